@@ -1,0 +1,3 @@
+from nosql_advisor.cli import main
+
+main()

@@ -1,0 +1,276 @@
+"""The `nosql-advisor` command. Parses options, calls the library, renders; no logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from nosql_advisor import __version__
+from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
+from nosql_advisor.progress import STDERR, Reporter
+from nosql_advisor.render_text import print_shapes
+from nosql_advisor.report.json_report import build_report, dumps
+from nosql_advisor.scan import Landscape, ScanOptions, scan_sources
+from nosql_advisor.shape import DEFAULT_MAX_PATHS
+from nosql_advisor.sources.base import Selection
+from nosql_advisor.sources.live import DEFAULT_MAX_TIME_MS, LiveOptions
+
+PROBLEMS_PER_PLACE = 10
+
+app = typer.Typer(
+    name="nosql-advisor",
+    help="Infer the shape of MongoDB collections (live server, mongodump, mongoexport) and "
+         "advise on the data model.\n\n"
+         "Examples:\n\n"
+         "  nosql-advisor shape mongodb://localhost:27017 --db shop\n\n"
+         "  nosql-advisor shape dump/ --collection 'orders*'\n\n"
+         "  nosql-advisor scan exports/shop/orders.json.gz --out report/",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+Sources = Annotated[list[str], typer.Argument(
+    help="Where the documents are: a `mongodb://` or `mongodb+srv://` URI (read-only, "
+         "`secondaryPreferred`), a mongodump directory (`dump/` or `dump/shop/`), or mongoexport "
+         "files (`shop/orders.json.gz`, NDJSON or a JSON array). Several are scanned as one "
+         "landscape. Example: `dump/ mongodb://replica:27017/?replicaSet=rs0`",
+    show_default=False)]
+Databases = Annotated[Optional[list[str]], typer.Option(
+    "--db", help="Only databases matching this glob (repeatable). Default: all but admin, "
+                 "local, config. Example: `--db shop --db 'tenant_*'`", show_default=False)]
+Collections = Annotated[Optional[list[str]], typer.Option(
+    "--collection", "-c", help="Only collections matching this glob (repeatable); system.* "
+                               "collections are always skipped. Example: `-c orders -c 'events_*'`",
+    show_default=False)]
+SampleSize = Annotated[Optional[int], typer.Option(
+    "--sample-size", "-n", min=1,
+    help="Documents per collection. Live: `$sample` of N (default 1000; the whole collection "
+         "when smaller). Files: every document unless given, then a seeded uniform sample of N. "
+         "Example: `-n 5000`", show_default=False)]
+Seed = Annotated[int, typer.Option(help="Seed of the file sample, so a sampled run can be repeated.")]
+MaxPaths = Annotated[int, typer.Option(
+    "--max-paths", min=1, help="Cap on distinct field paths per collection, so data used as keys "
+                               "cannot exhaust memory; past it the shape says what was left out.")]
+Concurrency = Annotated[int, typer.Option(min=1, help="Live: collections sampled at once.")]
+MaxTime = Annotated[int, typer.Option(
+    "--max-time-ms", min=1, help="Live: maxTimeMS sent with every operation.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no notes on stderr.")]
+
+
+def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms) -> ScanOptions:
+    selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
+    return ScanOptions(selection, max_paths, LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency))
+
+
+def run_scan(sources: list[str], options: ScanOptions, quiet: bool) -> Landscape:
+    with Reporter(enabled=None if not quiet else False) as reporter:
+        landscape = scan_sources(sources, options, reporter)
+    print_problems(landscape.problems, quiet)
+    return landscape
+
+
+def print_problems(problems: list[Problem], quiet: bool) -> None:
+    """One line per problem, at most ten per file or namespace, then a count of the rest."""
+    shown: dict[str, int] = {}
+    for problem in problems:
+        if quiet and not problem.exit_code:
+            continue
+        place = problem.where.rsplit(":", 1)[0].split("@")[0]
+        shown[place] = shown.get(place, 0) + 1
+        if shown[place] <= PROBLEMS_PER_PLACE:
+            label = "error" if problem.exit_code else "note"
+            STDERR.print(f"{label}: {problem}", markup=False, highlight=False)
+    for place, count in shown.items():
+        if count > PROBLEMS_PER_PLACE:
+            STDERR.print(f"error: {place}: {count - PROBLEMS_PER_PLACE} more problems not shown "
+                         "(all are listed in report.json)", markup=False)
+
+
+def exit_code(landscape: Landscape) -> int:
+    return max((p.exit_code for p in landscape.problems), default=EXIT_OK)
+
+
+@app.command()
+def shape(
+    sources: Sources,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the shapes as JSON (the "
+                                              "`collections` of report.json) instead of tables.")] = False,
+    db: Databases = None,
+    collection: Collections = None,
+    sample_size: SampleSize = None,
+    seed: Seed = 0,
+    max_paths: MaxPaths = DEFAULT_MAX_PATHS,
+    concurrency: Concurrency = 4,
+    max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    quiet: Quiet = False,
+) -> None:
+    """Print the inferred shape of every collection: each field path with how often it is
+    present, its BSON types, array lengths, value ranges and distinct values.
+
+    Examples:
+
+      nosql-advisor shape dump/shop
+
+      nosql-advisor shape mongodb://localhost:27017 --db shop -c orders -n 5000 --json
+    """
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms)
+    landscape = run_scan(sources, options, quiet)
+    shapes = [c.shape for c in landscape.collections]
+    if json_output:
+        sys.stdout.write(json.dumps([s.to_dict() for s in shapes], indent=2) + "\n")
+    else:
+        print_shapes(shapes, Console())
+    raise typer.Exit(exit_code(landscape))
+
+
+@app.command()
+def scan(
+    sources: Sources,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json (created when "
+                                      "missing). Example: `--out reports/2026-11-24`",
+                                      file_okay=False, show_default=False)],
+    db: Databases = None,
+    collection: Collections = None,
+    sample_size: SampleSize = None,
+    seed: Seed = 0,
+    max_paths: MaxPaths = DEFAULT_MAX_PATHS,
+    concurrency: Concurrency = 4,
+    max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    quiet: Quiet = False,
+) -> None:
+    """Scan the sources and write the report (report.json: sources, collections with their
+    shapes, indexes and declared validators).
+
+    Example:
+
+      nosql-advisor scan mongodb://replica.example:27017/?replicaSet=rs0 --db shop --out report/
+    """
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms)
+    landscape = run_scan(sources, options, quiet)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(dumps(build_report(landscape)), encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{out}: cannot write the report ({error.strerror})") from None
+    if not quiet:
+        documents = sum(c.shape.sampled for c in landscape.collections)
+        STDERR.print(f"{len(landscape.collections)} collections, {documents:,} documents read; "
+                     f"report written to {out / 'report.json'}", markup=False)
+    raise typer.Exit(exit_code(landscape))
+
+
+demo_app = typer.Typer(help="The demo database `shop`: multi-tenant e-commerce with planted "
+                            "modelling problems (see docs/demo.md).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+class DemoFormat(str, Enum):
+    dump = "dump"
+    export = "export"
+
+
+Scale = Annotated[float, typer.Option(min=0.001, help="Size factor: 1.0 is about 30k documents.")]
+DemoSeed = Annotated[int, typer.Option(help="Same seed and scale, same database, byte for byte.")]
+
+
+@demo_app.command("write")
+def demo_write(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into: "
+                                      "`OUT/shop/<collection>.bson` (+ .metadata.json) or `.json`.",
+                                      show_default=False)],
+    format: Annotated[DemoFormat, typer.Option("--format", "-f", help="`dump` (mongodump layout) "
+                                               "or `export` (mongoexport NDJSON).")] = DemoFormat.dump,
+    gzip: Annotated[bool, typer.Option("--gzip", help="Compress the files (.gz).")] = False,
+    seed: DemoSeed = 42,
+    scale: Scale = 1.0,
+) -> None:
+    """Write the demo database as files, with manifest.json listing every planted problem.
+
+    Example: nosql-advisor demo write --out demo-dump --scale 0.2 && nosql-advisor shape demo-dump
+    """
+    from nosql_advisor.demo import build_demo, write_dump, write_export
+
+    demo = build_demo(seed=seed, scale=scale)
+    writer = write_dump if format is DemoFormat.dump else write_export
+    folder = writer(demo, out, gzip=gzip)
+    STDERR.print(f"demo database written to {folder} (manifest: {out / 'manifest.json'})", markup=False)
+
+
+@demo_app.command("load")
+def demo_load(
+    uri: Annotated[str, typer.Argument(help="Server to load into, e.g. mongodb://127.0.0.1:27017. "
+                                       "The `shop` database there is dropped first.")],
+    seed: DemoSeed = 42,
+    scale: Scale = 1.0,
+) -> None:
+    """Load the demo database into a live server (drops `shop` there first).
+
+    Example: nosql-advisor demo load mongodb://127.0.0.1:27017 --scale 0.5
+    """
+    from nosql_advisor.demo import build_demo, load_live
+    from nosql_advisor.sources.live import redact_uri
+
+    demo = build_demo(seed=seed, scale=scale)
+    load_live(demo, uri)
+    STDERR.print(f"demo database {demo.database} loaded into {redact_uri(uri)}", markup=False)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"nosql-advisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (for bug reports). "
+                                        "Can stand anywhere on the command line.")] = False,
+) -> None:
+    """nosql-advisor: what your MongoDB data really looks like, and where the model will hurt."""
+
+
+def main() -> None:
+    """Console entry point: errors become one line on stderr and an exit code, never a traceback
+    (unless --debug)."""
+    debug = "--debug" in sys.argv[1:]
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app(standalone_mode=False)
+    except AdvisorError as error:
+        if debug:
+            raise
+        STDERR.print(f"error: {error}", markup=False)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except KeyboardInterrupt:
+        STDERR.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the promise is: no traceback without --debug
+        if debug:
+            raise
+        _usage_or_internal(error)
+
+
+def _usage_or_internal(error: Exception) -> None:
+    import click
+
+    if isinstance(error, click.exceptions.ClickException):
+        error.show()
+        sys.exit(error.exit_code)
+    if isinstance(error, click.exceptions.Abort):
+        sys.exit(130)
+    STDERR.print(f"error: internal error: {type(error).__name__}: {error} "
+                 "(run again with --debug for the traceback)", markup=False)
+    sys.exit(2)

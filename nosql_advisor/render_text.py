@@ -1,0 +1,87 @@
+"""The terminal view of shapes (Rich): one table per collection, fields indented by depth."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from nosql_advisor.shape import CollectionShape, FieldShape
+
+
+def shape_table(shape: CollectionShape) -> Group:
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for column, justify in (("path", "left"), ("present", "right"), ("types", "left"),
+                            ("array len min/p50/p95/max", "left"), ("values", "left"),
+                            ("distinct", "right")):
+        table.add_column(column, justify=justify)
+    for field in shape.fields:
+        table.add_row(
+            Text("  " * (field.depth - 1) + field.path.rsplit(".", 1)[-1]),
+            f"{field.probability:.1%}",
+            _types(field.types, field.count),
+            _array(field),
+            _values(field),
+            f"{field.distinct_estimate:,}" if field.distinct_estimate else "",
+        )
+    return Group(_header(shape), table, Text(""))
+
+
+def _header(shape: CollectionShape) -> Text:
+    text = Text(shape.namespace, style="bold cyan")
+    estimated = f" of ~{shape.documents_estimated:,}" if shape.documents_estimated is not None else ""
+    text.append(f"  {shape.sampled:,}{estimated} documents read")
+    if shape.document_size:
+        size = shape.document_size
+        text.append(f"  size p50 {_bytes(size['p50'])}, p99 {_bytes(size['p99'])}, max {_bytes(size['max'])}")
+    if shape.created_range:
+        text.append(f"  created {shape.created_range['min'][:10]} .. {shape.created_range['max'][:10]}")
+    text.append(f"  depth {shape.max_depth}")
+    if shape.capped:
+        text.append(f"\n  capped at {shape.capped.limit} paths: {shape.capped.dropped_keys:,} keys not recorded",
+                    style="yellow")
+    return text
+
+
+def _types(types: dict[str, int], total: int) -> str:
+    if len(types) == 1:
+        return next(iter(types))
+    ranked = sorted(types.items(), key=lambda item: -item[1])
+    return ", ".join(f"{name} {_share(count, total)}" for name, count in ranked)
+
+
+def _share(count: int, total: int) -> str:
+    """A percentage, or the plain count when it is too small to show as one (1 of 1000)."""
+    share = count / total if total else 0
+    return f"{share:.0%}" if 0.01 <= share <= 0.99 else f"{count:,}/{total:,}"
+
+
+def _array(field: FieldShape) -> str:
+    if not field.array:
+        return ""
+    lengths = field.array.lengths
+    return f"{lengths['min']}/{lengths['p50']}/{lengths['p95']}/{lengths['max']}"
+
+
+def _values(field: FieldShape) -> str:
+    if field.number_range:
+        return f"{field.number_range['min']} .. {field.number_range['max']}"
+    if field.date_range:
+        return f"{field.date_range['min'][:10]} .. {field.date_range['max'][:10]}"
+    if field.string_length:
+        length = field.string_length
+        return f"len {length['min']}..{length['max']}"
+    return ""
+
+
+def _bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size} MB"
+
+
+def print_shapes(shapes: list[CollectionShape], console: Console) -> None:
+    for shape in shapes:
+        console.print(shape_table(shape))

@@ -1,0 +1,1 @@
+"""Renderers of one report: report.json now; markdown, html and sarif come with the report issue."""

@@ -1,0 +1,190 @@
+"""From source specs to a landscape: every selected collection with its shape.
+
+This is the library entry point the CLI calls; it holds the order of work and nothing
+else: find collections, read or sample their documents, infer their shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem
+from nosql_advisor.progress import Reporter
+from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape, ShapeBuilder
+from nosql_advisor.sources import dump, export, live
+from nosql_advisor.sources.base import CollectionInfo, Document, Selection, reservoir, split_namespace
+from nosql_advisor.sources.files import file_kind, find_collection_files, namespace_of
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    selection: Selection = Selection()
+    max_paths: int = DEFAULT_MAX_PATHS
+    live: live.LiveOptions = live.LiveOptions()
+
+
+@dataclass
+class Collection:
+    """One namespace: where it came from, its metadata, and the shape of its documents."""
+
+    info: CollectionInfo
+    shape: CollectionShape
+
+
+@dataclass
+class Landscape:
+    """Every collection of every source, scanned as one database landscape."""
+
+    sources: list[dict] = field(default_factory=list)
+    collections: list[Collection] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def scan_sources(specs: list[str], options: ScanOptions, reporter: Reporter | None = None) -> Landscape:
+    """Scan every source; several sources make one landscape (namespaces must not repeat)."""
+    reporter = reporter or Reporter(enabled=False)
+    landscape = Landscape()
+    for spec in specs:
+        try:
+            found = scan_uri(spec, options, reporter) if live.is_uri(spec) else scan_path(Path(spec), options, reporter)
+        except AdvisorError as error:  # one bad source does not stop the others
+            landscape.problems.append(Problem(_safe(spec), str(error), error.exit_code))
+            found = []
+        _add_source(landscape, spec, found)
+    landscape.collections.sort(key=lambda c: c.info.namespace)
+    return landscape
+
+
+def _add_source(landscape: Landscape, spec: str, found: list[Collection]) -> None:
+    seen = {c.info.namespace: c.info.location for c in landscape.collections}
+    kept = []
+    for collection in found:
+        namespace = collection.info.namespace
+        if namespace in seen:
+            landscape.problems.append(Problem(
+                collection.info.location,
+                f"{namespace} was already read from {seen[namespace]}; this copy is ignored"))
+            continue
+        kept.append(collection)
+        landscape.problems.extend(collection.info.problems)
+    landscape.collections.extend(kept)
+    landscape.sources.append({
+        "location": _safe(spec),
+        "kind": "live" if live.is_uri(spec) else _path_kind(found),
+        "collections": len(kept),
+        "documents_read": sum(c.shape.sampled for c in kept),
+    })
+
+
+def _safe(spec: str) -> str:
+    return live.redact_uri(spec) if live.is_uri(spec) else spec
+
+
+def _path_kind(found: list[Collection]) -> str:
+    kinds = sorted({c.info.kind for c in found})
+    return "+".join(kinds) if kinds else "files"
+
+
+# -- files ------------------------------------------------------------------------------
+
+READERS: dict[str, tuple[Callable, Callable]] = {
+    "dump": (dump.read_bson_records, dump.decode_bson_record),
+    "export": (export.read_export_records, export.decode_export_record),
+}
+
+
+def scan_path(source: Path, options: ScanOptions, reporter: Reporter) -> list[Collection]:
+    collections = []
+    for path in find_collection_files(source):
+        namespace = namespace_of(path)
+        if options.selection.wants(*split_namespace(namespace)):
+            collections.append(scan_file(path, namespace, options, reporter))
+    return collections
+
+
+def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Reporter) -> Collection:
+    kind = file_kind(path)
+    info = CollectionInfo(namespace=namespace, location=str(path), kind=kind)
+    if kind == "dump":
+        info.indexes, info.options = dump.load_metadata(path, info.problems)
+    builder = ShapeBuilder(namespace, options.max_paths)
+    task = reporter.task(f"reading {path.name}", path.stat().st_size)
+    for document, size in read_file_documents(path, info, options.selection, task.advance):
+        builder.add(document, size)
+    task.finish()
+    shape = builder.finish(info.estimated_count)
+    _add_notes(info, shape)
+    return Collection(info, shape)
+
+
+def read_file_documents(path: Path, info: CollectionInfo, selection: Selection, advance) -> Iterator[Document]:
+    """Every document of the file, or a seeded uniform sample of `selection.sample_size`.
+
+    Sets `info.estimated_count` to the number of documents in the file once it is read.
+    """
+    read_records, decode_record = READERS[info.kind]
+    counted = _counting(read_records(path, info.problems, advance), info)
+    if selection.sample_size is not None:
+        counted = iter(reservoir(counted, selection.sample_size, selection.seed))
+    for record in counted:
+        document = decode_record(record, path, info.problems)
+        if document is not None:
+            yield document
+
+
+def _counting(records: Iterator, info: CollectionInfo) -> Iterator:
+    info.estimated_count = 0
+    for record in records:
+        info.estimated_count += 1
+        yield record
+
+
+def _add_notes(info: CollectionInfo, shape: CollectionShape) -> None:
+    """Notes (exit code 0) for what a user should know but is not an error."""
+    if shape.sampled == 0 and not info.problems:
+        info.problems.append(Problem(info.namespace, "empty collection: no documents to infer a shape from", EXIT_OK))
+    if shape.capped:
+        where = ", ".join(f"'{path or '(top level)'}' ({n})" for path, n in list(shape.capped.at.items())[:3])
+        info.problems.append(Problem(
+            info.namespace,
+            f"more than {shape.capped.limit} distinct paths: {shape.capped.dropped_keys} key occurrences "
+            f"not recorded, under {where}; raise --max-paths to see them", EXIT_OK))
+
+
+# -- live -------------------------------------------------------------------------------
+
+def scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
+    return asyncio.run(_scan_uri(uri, options, reporter))
+
+
+async def _scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
+    client = live.open_client(uri, options.live)
+    try:
+        infos = await live.list_collections(client, uri, options.selection, options.live)
+        limit = asyncio.Semaphore(options.live.concurrency)
+        size = options.selection.sample_size or live.DEFAULT_SAMPLE_SIZE
+
+        async def one(info: CollectionInfo) -> Collection:
+            async with limit:
+                return await _sample_collection(client, uri, info, size, options, reporter)
+
+        return list(await asyncio.gather(*(one(info) for info in infos)))
+    finally:
+        await client.close()
+
+
+async def _sample_collection(client, uri: str, info: CollectionInfo, size: int, options: ScanOptions,
+                             reporter: Reporter) -> Collection:
+    builder = ShapeBuilder(info.namespace, options.max_paths)
+    task = reporter.task(f"sampling {info.namespace}", min(size, info.estimated_count or 0) or None)
+    async with live.guard(uri, info.namespace):
+        async for document, bson_size in live.sample_documents(client, info, size, options.live):
+            builder.add(document, bson_size)
+            task.advance(1)
+    task.finish()
+    shape = builder.finish(info.estimated_count)
+    _add_notes(info, shape)
+    return Collection(info, shape)

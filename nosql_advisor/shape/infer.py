@@ -1,0 +1,329 @@
+"""Streaming shape inference: one pass, memory bounded by the number of distinct paths.
+
+The walk over each document only appends values to per-path lists; every few thousand
+documents `_flush` turns those lists into counts and statistics with C-level builtins
+(`Counter(map(type, ...))`, `min`, `max`, `set`). That split keeps the per-value work in the
+Python hot loop to a dict lookup and an append, which is what makes inference fast.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from itertools import chain
+
+from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
+from bson.datetime_ms import DatetimeMS
+
+from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
+from nosql_advisor.shape.stats import DistinctSketch, Histogram
+
+DEFAULT_MAX_PATHS = 5000
+MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
+FLUSH_EVERY = 2000
+
+OBJECT_TYPES = frozenset({dict, SON, OrderedDict})
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+TYPE_NAMES: dict[type, str] = {
+    float: "double", str: "string", dict: "object", SON: "object", OrderedDict: "object",
+    list: "array", bytes: "binData", Binary: "binData", uuid.UUID: "binData",
+    ObjectId: "objectId", bool: "bool", datetime: "date", DatetimeMS: "date",
+    type(None): "null", Regex: "regex", re.Pattern: "regex", Code: "javascript",
+    int: "int", Int64: "long", Timestamp: "timestamp", Decimal128: "decimal",
+    MinKey: "minKey", MaxKey: "maxKey", DBRef: "object",
+}
+
+
+class _Node:
+    """Accumulator for one path; `values`/`arrays` hold the current chunk only."""
+
+    __slots__ = (
+        "path", "depth", "children", "values", "arrays", "objects", "count", "types",
+        "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
+        "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
+    )
+
+    def __init__(self, path: str, depth: int) -> None:
+        self.path = path
+        self.depth = depth
+        self.children: dict[str, _Node] = {}
+        self.values: list = []
+        self.arrays: list[list] = []
+        self.objects = 0  # occurrences of this path as an object: its children's parent count
+        self.count = 0
+        self.types: Counter[str] = Counter()
+        self.array_count = 0
+        self.lengths = Histogram()
+        self.element_types: Counter[str] = Counter()
+        self.nesting = 1
+        self.strings = Histogram()
+        self.distinct = DistinctSketch()
+        self.number_min = self.number_max = None
+        self.date_min = self.date_max = None
+        self.oid_min = self.oid_max = None
+
+
+class ShapeBuilder:
+    """Feed documents one at a time with `add`, then `finish` for the CollectionShape."""
+
+    def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS) -> None:
+        self.namespace = namespace
+        self.max_paths = max_paths
+        self.root = _Node("", 0)
+        self.nodes: list[_Node] = []
+        self.sizes: list[int] = []
+        self.size_histogram = Histogram()
+        self.max_depth = 0
+        self.dropped = 0
+        self.dropped_at: Counter[str] = Counter()
+        self.pending = 0
+
+    def add(self, document: Mapping, bson_size: int | None = None) -> None:
+        self._walk_object(document, self.root, 0)
+        if bson_size is not None:
+            self.sizes.append(bson_size)
+        self.pending += 1
+        if self.pending >= FLUSH_EVERY:
+            self._flush()
+
+    def finish(self, documents_estimated: int | None = None) -> CollectionShape:
+        self._flush()
+        fields = [_field_shape(node, parent) for node, parent in self._pairs()]
+        fields.sort(key=lambda f: f.path)
+        id_node = self.root.children.get("_id")
+        return CollectionShape(
+            namespace=self.namespace,
+            sampled=self.root.objects,
+            documents_estimated=documents_estimated,
+            document_size=self.size_histogram.summary(),
+            id_types=dict(sorted(id_node.types.items())) if id_node else {},
+            created_range=_oid_range(id_node) if id_node else None,
+            max_depth=self.max_depth,
+            fields=fields,
+            capped=self._cap(),
+        )
+
+    # -- the walk: appends only ------------------------------------------------------
+
+    def _walk_object(self, doc: Mapping, node: _Node, level: int) -> None:
+        node.objects += 1
+        if level >= MAX_WALK_DEPTH:
+            self._drop(node, len(doc))
+            return
+        if level > self.max_depth:
+            self.max_depth = level
+        children = node.children
+        for key, value in doc.items():
+            child = children.get(key)
+            if child is None:
+                child = self._add_child(node, key, level + 1)
+                if child is None:
+                    continue
+            child.values.append(value)
+            kind = type(value)
+            if kind is list:
+                self._walk_array(value, child, level + 1, 1)
+            elif kind in OBJECT_TYPES:
+                self._walk_object(value, child, level + 1)
+
+    def _walk_array(self, array: list, node: _Node, level: int, nesting: int) -> None:
+        node.arrays.append(array)
+        if nesting > node.nesting:
+            node.nesting = nesting
+        if level >= MAX_WALK_DEPTH:
+            self._drop(node, 1)
+            return
+        if level > self.max_depth:
+            self.max_depth = level
+        for value in array:
+            kind = type(value)
+            if kind in OBJECT_TYPES:
+                self._walk_object(value, node, level)
+            elif kind is list:
+                self._walk_array(value, node, level + 1, nesting + 1)
+
+    def _add_child(self, parent: _Node, key: str, depth: int) -> _Node | None:
+        if len(self.nodes) >= self.max_paths:
+            self._drop(parent, 1)
+            return None
+        path = f"{parent.path}.{key}" if parent.path else key
+        child = parent.children[key] = _Node(path, depth)
+        self.nodes.append(child)
+        return child
+
+    def _drop(self, parent: _Node, keys: int) -> None:
+        self.dropped += keys
+        self.dropped_at[parent.path] += keys
+
+    def _cap(self) -> PathCap | None:
+        if not self.dropped:
+            return None
+        return PathCap(self.max_paths, self.dropped, dict(sorted(self.dropped_at.items())))
+
+    def _pairs(self):
+        stack = [self.root]
+        while stack:
+            parent = stack.pop()
+            for child in parent.children.values():
+                yield child, parent
+                stack.append(child)
+
+    # -- the flush: statistics in bulk -----------------------------------------------
+
+    def _flush(self) -> None:
+        self.size_histogram.add_many(self.sizes)
+        self.sizes = []
+        self.pending = 0
+        for node in self.nodes:
+            if node.values or node.arrays:
+                _flush_node(node)
+
+
+def _flush_node(node: _Node) -> None:
+    values, arrays = node.values, node.arrays
+    node.values, node.arrays = [], []
+    node.count += len(values)
+    _count_types(node.types, values)
+    elements: list = []
+    if arrays:
+        node.array_count += len(arrays)
+        node.lengths.add_many(list(map(len, arrays)))
+        elements = list(chain.from_iterable(arrays))
+        _count_types(node.element_types, elements)
+    _scalar_stats(node, values + elements if elements else values)
+
+
+def _count_types(counter: Counter, values: list) -> None:
+    for kind, n in Counter(map(type, values)).items():
+        name = TYPE_NAMES.get(kind) or _type_name_slow(kind)
+        if kind is int:
+            wide = sum(1 for v in values if type(v) is int and not INT32_MIN <= v <= INT32_MAX)
+            if wide:
+                counter["long"] += wide
+                n -= wide
+            if not n:
+                continue
+        elif kind is Code and any(type(v) is Code and v.scope is not None for v in values):
+            with_scope = sum(1 for v in values if type(v) is Code and v.scope is not None)
+            counter["javascriptWithScope"] += with_scope
+            n -= with_scope
+            if not n:
+                continue
+        counter[name] += n
+
+
+def _type_name_slow(kind: type) -> str:
+    """Subclasses the table does not name (e.g. a Mapping subclass from a custom codec)."""
+    for base, name in TYPE_NAMES.items():
+        if issubclass(kind, base):
+            return name
+    if issubclass(kind, Mapping):
+        return "object"
+    return "unknown"
+
+
+def _scalar_stats(node: _Node, values: list) -> None:
+    kinds = set(map(type, values))
+    scalars = [v for v in values if type(v) not in OBJECT_TYPES and type(v) is not list] \
+        if kinds & OBJECT_TYPES or list in kinds else values
+    if not scalars:
+        return
+    node.distinct.add_many(scalars)
+    for kind in kinds:
+        if kind is str:
+            node.strings.add_many([len(v) for v in scalars if type(v) is str])
+        elif kind in (int, Int64, float):
+            _number_range(node, [v for v in scalars if type(v) is kind])
+        elif kind is Decimal128:  # to_decimal is slow pure Python: convert each value once
+            unique = {v.bid: v for v in scalars if type(v) is kind}
+            _number_range(node, [v.to_decimal() for v in unique.values()])
+        elif kind is datetime:
+            _date_range(node, [v for v in scalars if type(v) is datetime])
+        elif kind is ObjectId:
+            group = [v for v in scalars if type(v) is ObjectId]
+            lo, hi = min(group), max(group)
+            node.oid_min = lo if node.oid_min is None else min(node.oid_min, lo)
+            node.oid_max = hi if node.oid_max is None else max(node.oid_max, hi)
+
+
+def _number_range(node: _Node, numbers: list) -> None:
+    numbers = [n for n in numbers if n == n and n not in (float("inf"), float("-inf"))]
+    if not numbers:
+        return
+    lo, hi = min(numbers), max(numbers)
+    node.number_min = lo if node.number_min is None else min(node.number_min, lo)
+    node.number_max = hi if node.number_max is None else max(node.number_max, hi)
+
+
+def _date_range(node: _Node, dates: list[datetime]) -> None:
+    try:
+        lo, hi = _utc(min(dates)), _utc(max(dates))
+    except TypeError:  # naive and aware datetimes mixed in one chunk
+        dates = [_utc(d) for d in dates]
+        lo, hi = min(dates), max(dates)
+    node.date_min = lo if node.date_min is None else min(node.date_min, lo)
+    node.date_max = hi if node.date_max is None else max(node.date_max, hi)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive datetimes from BSON are UTC; make every one aware so they compare."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _iso(moment: datetime) -> str:
+    return _utc(moment).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _oid_range(node: _Node) -> dict | None:
+    if node.oid_min is None:
+        return None
+    return {"min": _iso(node.oid_min.generation_time), "max": _iso(node.oid_max.generation_time)}
+
+
+def _json_number(value):
+    if isinstance(value, (int, float)):
+        return int(value) if isinstance(value, int) else value
+    return float(value)  # Decimal from Decimal128
+
+
+def _field_shape(node: _Node, parent: _Node) -> FieldShape:
+    array = None
+    if node.array_count:
+        array = ArrayShape(
+            count=node.array_count,
+            lengths=node.lengths.summary(),
+            element_types=dict(sorted(node.element_types.items())),
+            nesting=node.nesting,
+        )
+    return FieldShape(
+        path=node.path,
+        depth=node.depth,
+        count=node.count,
+        probability=round(node.count / parent.objects, 6) if parent.objects else 0.0,
+        types=dict(sorted(node.types.items())),
+        distinct_estimate=node.distinct.estimate(),
+        array=array,
+        string_length=node.strings.summary(),
+        number_range=None if node.number_min is None else {
+            "min": _json_number(node.number_min), "max": _json_number(node.number_max)},
+        date_range=None if node.date_min is None else {
+            "min": _iso(node.date_min), "max": _iso(node.date_max)},
+        objectid_time_range=_oid_range(node),
+    )
+
+
+def infer_shape(
+    documents: Iterable[tuple[Mapping, int | None]],
+    namespace: str = "",
+    documents_estimated: int | None = None,
+    max_paths: int = DEFAULT_MAX_PATHS,
+) -> CollectionShape:
+    """Infer the shape of a stream of `(document, bson_size)` pairs in one pass."""
+    builder = ShapeBuilder(namespace, max_paths)
+    for document, size in documents:
+        builder.add(document, size)
+    return builder.finish(documents_estimated)

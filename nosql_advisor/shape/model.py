@@ -1,0 +1,92 @@
+"""The shape: what a sample of one collection holds, path by path.
+
+The shape is the one model every rule, renderer and generator reads; none of them goes back
+to the documents. It is plain data (dataclasses of ints, strings and dicts) so it can be
+written to report.json and read back, compared across runs, and tested by value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# The BSON type aliases of $type / bsonType, in the order MongoDB numbers them.
+BSON_TYPES = (
+    "double", "string", "object", "array", "binData", "undefined", "objectId", "bool",
+    "date", "null", "regex", "dbPointer", "javascript", "symbol", "javascriptWithScope",
+    "int", "timestamp", "long", "decimal", "minKey", "maxKey",
+)
+
+
+@dataclass
+class ArrayShape:
+    """Arrays found at one path: their lengths and what their elements are.
+
+    Nested arrays (an array inside an array at the same path, as GeoJSON coordinates) are
+    arrays at that path too: their lengths join the distribution, `nesting` says how deep.
+    """
+
+    count: int
+    lengths: dict  # {"min", "max", "mean", "p50", "p95", "p99"}
+    element_types: dict[str, int]
+    nesting: int = 1
+
+
+@dataclass
+class FieldShape:
+    """One field path (dot notation, arrays transparent: `items.sku`).
+
+    `count` is how many times the key was present, `probability` the share of its parent's
+    occurrences as an object that hold it (mongodb-schema's semantics: for a field inside an
+    array of subdocuments, the parent occurrences are the subdocuments).
+    """
+
+    path: str
+    depth: int
+    count: int
+    probability: float
+    types: dict[str, int]
+    distinct_estimate: int = 0
+    array: ArrayShape | None = None
+    string_length: dict | None = None
+    number_range: dict | None = None  # {"min", "max"} over int/long/double/decimal values
+    date_range: dict | None = None  # {"min", "max"} ISO-8601, over date values
+    objectid_time_range: dict | None = None  # {"min", "max"} ISO-8601 generation times
+
+
+@dataclass
+class PathCap:
+    """Set when a collection had more distinct paths than the cap: what was left out, where."""
+
+    limit: int
+    dropped_keys: int  # key occurrences not recorded
+    at: dict[str, int] = field(default_factory=dict)  # parent path ("" = top level) -> dropped
+
+
+@dataclass
+class CollectionShape:
+    namespace: str
+    sampled: int
+    documents_estimated: int | None
+    document_size: dict | None  # BSON bytes: {"min", "max", "mean", "p50", "p95", "p99"}
+    id_types: dict[str, int]
+    created_range: dict | None  # from ObjectId _ids: {"min", "max"} ISO-8601
+    max_depth: int
+    fields: list[FieldShape]
+    capped: PathCap | None = None
+
+    def field(self, path: str) -> FieldShape | None:
+        """The field at `path`, or None when the sample never held it."""
+        for candidate in self.fields:
+            if candidate.path == path:
+                return candidate
+        return None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
+        data = asdict(self)
+        data["fields"] = [_drop_none(f) for f in data["fields"]]
+        return _drop_none(data)
+
+
+def _drop_none(data: dict) -> dict:
+    return {k: v for k, v in data.items() if v is not None}

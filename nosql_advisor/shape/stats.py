@@ -1,0 +1,144 @@
+"""Bounded-memory statistics the shape keeps per field path.
+
+Each structure here grows with the number of *distinct* values it has seen, up to a fixed
+cap, never with the number of documents: a shape over a billion documents costs what a
+shape over a thousand does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+
+from bson import Decimal128, ObjectId
+
+EXACT_BELOW = 1024
+SIGNIFICANT_BITS = 10
+
+
+def _bucket(value: int) -> int:
+    """Round a large non-negative int down to 10 significant bits (error < 0.1 %)."""
+    if value < EXACT_BELOW:
+        return value
+    shift = value.bit_length() - SIGNIFICANT_BITS
+    return (value >> shift) << shift
+
+
+class Histogram:
+    """Distribution of non-negative ints (lengths, byte sizes) with exact min/max/mean.
+
+    Values under 1024 are kept exactly; larger ones are bucketed to 10 significant bits, so
+    the memory is a few thousand counters at most whatever the input.
+    """
+
+    __slots__ = ("counts", "n", "total", "min", "max")
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.n = 0
+        self.total = 0
+        self.min: int | None = None
+        self.max: int | None = None
+
+    def add_many(self, values: list[int]) -> None:
+        if not values:
+            return
+        lo, hi = min(values), max(values)
+        self.min = lo if self.min is None else min(self.min, lo)
+        self.max = hi if self.max is None else max(self.max, hi)
+        self.n += len(values)
+        self.total += sum(values)
+        if hi < EXACT_BELOW:
+            self.counts.update(values)
+        else:
+            self.counts.update(map(_bucket, values))
+
+    def percentile(self, p: float) -> int:
+        """Nearest-rank percentile (p in 0..100): the smallest value with >= p % at or below it."""
+        rank = max(1, math.ceil(p / 100 * self.n))
+        seen = 0
+        for value in sorted(self.counts):
+            seen += self.counts[value]
+            if seen >= rank:
+                return min(value, self.max) if self.max is not None else value
+        return self.max or 0
+
+    def summary(self) -> dict | None:
+        if not self.n:
+            return None
+        return {
+            "min": self.min,
+            "max": self.max,
+            "mean": round(self.total / self.n, 3),
+            "p50": self.percentile(50),
+            "p95": self.percentile(95),
+            "p99": self.percentile(99),
+        }
+
+
+def stable_hash(value: object) -> int:
+    """A 64-bit hash that is the same in every process (Python's hash() of str is salted)."""
+    kind = type(value)
+    if kind is str:
+        data = value.encode("utf-8", "surrogatepass")
+    elif kind is ObjectId:
+        data = value.binary
+    elif kind is Decimal128:
+        data = value.bid
+    else:
+        data = f"{kind.__name__}:{value!r}".encode("utf-8", "surrogatepass")
+    return (zlib.crc32(data) << 32) | zlib.adler32(data)
+
+
+class DistinctSketch:
+    """Distinct-value estimate: exact up to `k` values, then a k-minimum-values sketch.
+
+    Below `k` distinct values the answer is exact (the common case for enums and flags);
+    above, the k smallest stable hashes estimate the count with a few percent error.
+    """
+
+    __slots__ = ("k", "exact", "minimums", "seen")
+
+    def __init__(self, k: int = 512) -> None:
+        self.k = k
+        self.exact: set | None = set()
+        self.minimums: list[int] = []  # sorted k smallest hashes once past exact
+        self.seen = 0  # values added: no estimate may exceed it
+
+    def add_many(self, values: list) -> None:
+        self.seen += len(values)
+        unique = _hashable_set(values)
+        if self.exact is not None:
+            self.exact |= unique
+            if len(self.exact) <= self.k:
+                return
+            unique, self.exact = self.exact, None
+        merged = set(self.minimums)
+        merged.update(map(stable_hash, unique))
+        self.minimums = heapq.nsmallest(self.k, merged)
+
+    def estimate(self) -> int:
+        if self.exact is not None:
+            return len(self.exact)
+        kth = self.minimums[-1]
+        return min(self.seen, round((self.k - 1) * 2**64 / (kth + 1)))
+
+
+def _hashable_set(values: Iterable[object]) -> set:
+    try:
+        return set(values)
+    except TypeError:  # Decimal128, Regex, ... are unhashable: stand in a hashable key
+        return {_hashable(v) for v in values}
+
+
+def _hashable(value: object) -> object:
+    if type(value) is Decimal128:
+        return value.bid
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value

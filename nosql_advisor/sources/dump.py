@@ -1,0 +1,107 @@
+"""mongodump directories: `<db>/<coll>.bson[.gz]` with `<coll>.metadata.json[.gz]` beside it.
+
+The .bson file is a plain concatenation of BSON documents, each starting with its int32
+length; reading the length first lets a corrupt document be skipped and a truncated file be
+reported at its byte offset without losing what came before.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import bson
+from bson import json_util
+from bson.errors import InvalidBSON
+
+from nosql_advisor.errors import Problem
+from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
+from nosql_advisor.sources.files import open_binary, strip_suffixes
+
+MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
+REPORT_EVERY = 512
+
+
+def read_bson_records(path: Path, problems: list[Problem], advance: Advance) -> Iterator[tuple[bytes, int]]:
+    """Yield `(raw_document, byte_offset)` from a .bson or .bson.gz file."""
+    offset = 0
+    with open_binary(path) as (stream, position):
+        last = 0
+        try:
+            while True:
+                header = stream.read(4)
+                if not header:
+                    return
+                length = struct.unpack("<i", header.ljust(4, b"\0"))[0]
+                if len(header) < 4 or not 5 <= length <= MAX_DOCUMENT_BYTES:
+                    problems.append(Problem(f"{path}@{offset}", _bad_length(header, length)))
+                    return
+                body = stream.read(length - 4)
+                if len(body) < length - 4:
+                    problems.append(Problem(
+                        f"{path}@{offset}",
+                        f"file ends inside a document ({len(body) + 4} of {length} bytes); "
+                        "the documents before it were read",
+                    ))
+                    return
+                yield header + body, offset
+                offset += length
+                if offset - last > (1 << 20):
+                    now = position()
+                    advance(now - last)
+                    last = now
+        except (EOFError, OSError, zlib.error) as error:
+            problems.append(Problem(f"{path}@{offset}", f"{_gzip_message(error)}; the documents before it were read"))
+        finally:
+            advance(max(position() - last, 0))
+
+
+def _bad_length(header: bytes, length: int) -> str:
+    if len(header) < 4:
+        return "file ends inside a document header; the documents before it were read"
+    return f"invalid document length {length}: not a BSON file or corrupt from here; stopped reading it"
+
+
+def _gzip_message(error: Exception) -> str:
+    if isinstance(error, EOFError):
+        return "compressed stream ends early"
+    return f"cannot read: {error}"
+
+
+def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Problem]) -> Document | None:
+    raw, offset = record
+    try:
+        return bson.decode(raw, CODEC_OPTIONS), len(raw)
+    except (InvalidBSON, ValueError, OverflowError) as error:
+        problems.append(Problem(f"{path}@{offset}", f"invalid BSON document skipped: {error}"))
+        return None
+
+
+def metadata_path(bson_path: Path) -> Path | None:
+    base = strip_suffixes(bson_path.name)
+    for name in (f"{base}.metadata.json", f"{base}.metadata.json.gz"):
+        candidate = bson_path.with_name(name)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_metadata(bson_path: Path, problems: list[Problem]) -> tuple[list[dict], dict]:
+    """Indexes and collection options (validator included) from mongodump's metadata file."""
+    path = metadata_path(bson_path)
+    if path is None:
+        return [], {}
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            metadata = json_util.loads(handle.read())
+    except (OSError, EOFError, ValueError) as error:
+        problems.append(Problem(str(path), f"metadata not read ({error}); indexes and options unknown"))
+        return [], {}
+    if not isinstance(metadata, dict):
+        problems.append(Problem(str(path), "metadata is not a JSON object; ignored"))
+        return [], {}
+    return list(metadata.get("indexes") or []), dict(metadata.get("options") or {})

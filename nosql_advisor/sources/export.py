@@ -1,0 +1,128 @@
+"""mongoexport files: Extended JSON (canonical or relaxed), one document per line or a JSON
+array (also `--pretty` output: documents spread over several lines), plain or gzipped.
+
+Decoding goes through `bson.json_util`, so `{"$numberLong": ...}`, `{"$date": ...}` and the
+rest become the BSON values they stand for. A bad line is reported with its number and
+skipped; the rest of the file is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import zlib
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+
+import bson
+from bson import json_util
+from bson.codec_options import DatetimeConversion
+from bson.errors import InvalidDocument
+
+from nosql_advisor.errors import Problem
+from nosql_advisor.sources.base import Advance, Document
+from nosql_advisor.sources.files import open_binary
+
+JSON_OPTIONS = json_util.JSONOptions(
+    datetime_conversion=DatetimeConversion.DATETIME_AUTO, tz_aware=False
+)
+CHUNK = 1 << 20
+MAX_VALUE_CHARS = 64 << 20  # one JSON value larger than this is not a MongoDB document
+REPORT_EVERY = 1024
+
+Record = tuple[object, int]  # (line bytes or an already decoded document, line number)
+
+
+def read_export_records(path: Path, problems: list[Problem], advance: Advance) -> Iterator[Record]:
+    """Yield one record per document; NDJSON lines stay undecoded until `decode_export_record`
+    (so a sample decodes only what it keeps)."""
+    with open_binary(path) as (stream, position):
+        last = 0
+        try:
+            head = stream.read(CHUNK)
+            records = _records(head, stream, path, problems)
+            for count, record in enumerate(records, 1):
+                yield record
+                if count % REPORT_EVERY == 0:
+                    now = position()
+                    advance(now - last)
+                    last = now
+        except (EOFError, OSError, zlib.error) as error:
+            what = "compressed stream ends early" if isinstance(error, EOFError) else f"cannot read: {error}"
+            problems.append(Problem(str(path), f"{what}; the documents before it were read"))
+        finally:
+            advance(max(position() - last, 0))
+
+
+def _records(head: bytes, stream, path: Path, problems: list[Problem]) -> Iterator[Record]:
+    start = head.lstrip()[:1]
+    first_line = head.lstrip().split(b"\n", 1)[0].strip()
+    if start == b"[" or (start == b"{" and not first_line.endswith(b"}")):
+        return _value_records(head, stream, path, problems)
+    return _line_records(head, stream)
+
+
+def _line_records(head: bytes, stream) -> Iterator[Record]:
+    lines = chain((head + stream.readline()).splitlines(keepends=True), stream)
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            yield line, number
+
+
+def _value_records(head: bytes, stream, path: Path, problems: list[Problem]) -> Iterator[Record]:
+    """A JSON array or concatenated JSON values, read incrementally with raw_decode."""
+    decoder = json.JSONDecoder(object_pairs_hook=_object_pairs_hook)
+    text_of = codecs.getincrementaldecoder("utf-8")("replace").decode
+    buffer, position, line, eof = text_of(head), 0, 1, False
+    while True:
+        position, line = _skip_separators(buffer, position, line)
+        if position >= len(buffer) and eof:
+            return
+        if position < len(buffer) and buffer[position] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(buffer, position)
+        except json.JSONDecodeError as error:
+            if not eof and len(buffer) - position < MAX_VALUE_CHARS:
+                chunk = stream.read(CHUNK)
+                eof = not chunk
+                buffer = buffer[position:] + text_of(chunk, final=eof)
+                position = 0
+                continue
+            problems.append(Problem(f"{path}:{line + error.doc[position:error.pos].count(chr(10))}",
+                                    f"invalid Extended JSON ({error.msg}); stopped reading this file"))
+            return
+        yield value, line
+        line += buffer.count("\n", position, end)
+        position = end
+
+
+def _skip_separators(buffer: str, position: int, line: int) -> tuple[int, int]:
+    while position < len(buffer) and buffer[position] in " \t\r\n,[":
+        if buffer[position] == "\n":
+            line += 1
+        position += 1
+    return position, line
+
+
+def _object_pairs_hook(pairs):
+    return json_util.object_pairs_hook(pairs, JSON_OPTIONS)
+
+
+def decode_export_record(record: Record, path: Path, problems: list[Problem]) -> Document | None:
+    payload, line = record
+    try:
+        document = json_util.loads(payload, json_options=JSON_OPTIONS) if isinstance(payload, bytes) else payload
+    except (ValueError, TypeError, OverflowError) as error:
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        problems.append(Problem(f"{path}:{line}", f"invalid Extended JSON ({message}); line skipped"))
+        return None
+    if not isinstance(document, dict):
+        problems.append(Problem(f"{path}:{line}", f"not a JSON object but {type(document).__name__}; skipped"))
+        return None
+    try:
+        return document, len(bson.encode(document))
+    except (InvalidDocument, OverflowError, ValueError) as error:
+        problems.append(Problem(f"{path}:{line}", f"document not representable in BSON ({error}); skipped"))
+        return None
