@@ -14,7 +14,7 @@ from rich.console import Console
 from nosql_advisor import __version__
 from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
 from nosql_advisor.progress import STDERR, Reporter
-from nosql_advisor.render_text import print_shapes
+from nosql_advisor.render_text import print_shapes, summary_table
 from nosql_advisor.report.json_report import build_report, dumps
 from nosql_advisor.scan import Landscape, ScanOptions, scan_sources
 from nosql_advisor.shape import DEFAULT_MAX_PATHS
@@ -42,7 +42,7 @@ Sources = Annotated[list[str], typer.Argument(
          "`secondaryPreferred`), a mongodump directory (`dump/` or `dump/shop/`), or mongoexport "
          "files (`shop/orders.json.gz`, NDJSON or a JSON array). Several are scanned as one "
          "landscape. Example: `dump/ mongodb://replica:27017/?replicaSet=rs0`",
-    show_default=False)]
+    show_default=False, metavar="SOURCE...")]
 Databases = Annotated[Optional[list[str]], typer.Option(
     "--db", help="Only databases matching this glob (repeatable). Default: all but admin, "
                  "local, config. Example: `--db shop --db 'tenant_*'`", show_default=False)]
@@ -161,10 +161,16 @@ def scan(
     except OSError as error:
         raise InputError(f"{out}: cannot write the report ({error.strerror})") from None
     if not quiet:
-        documents = sum(c.shape.sampled for c in landscape.collections)
-        STDERR.print(f"{len(landscape.collections)} collections, {documents:,} documents read; "
-                     f"report written to {out / 'report.json'}", markup=False)
+        print_summary(landscape, out)
     raise typer.Exit(exit_code(landscape))
+
+
+def print_summary(landscape: Landscape, out: Path) -> None:
+    console = Console()
+    console.print(summary_table([c.shape for c in landscape.collections]))
+    documents = sum(c.shape.sampled for c in landscape.collections)
+    console.print(f"{len(landscape.collections)} collections, {documents:,} documents read")
+    console.print(f"report: {out / 'report.json'}", markup=False, highlight=False)
 
 
 demo_app = typer.Typer(help="The demo database `shop`: multi-tenant e-commerce with planted "
@@ -223,6 +229,29 @@ def demo_load(
     STDERR.print(f"demo database {demo.database} loaded into {redact_uri(uri)}", markup=False)
 
 
+@demo_app.command("run")
+def demo_run(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and manifest.json.")
+                   ] = Path("demo-report"),
+    seed: DemoSeed = 42,
+    scale: Scale = 1.0,
+    sample_size: SampleSize = None,
+    quiet: Quiet = False,
+) -> None:
+    """The quick start (what ./scripts/demo runs): start a local SecantusDB process, load the demo
+    database, scan it over the wire, write the report, stop the server. Needs the [demo] extra.
+
+    Example: nosql-advisor demo run --out demo-report --scale 0.2
+    """
+    from nosql_advisor.embedded import run_demo
+
+    with Reporter(enabled=None if not quiet else False) as reporter:
+        landscape = run_demo(out, seed, scale, sample_size, reporter)
+    print_problems(landscape.problems, quiet)
+    print_summary(landscape, out)
+    raise typer.Exit(exit_code(landscape))
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"nosql-advisor {__version__}")
@@ -246,7 +275,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except AdvisorError as error:
         if debug:
             raise
@@ -261,15 +290,15 @@ def main() -> None:
         if debug:
             raise
         _usage_or_internal(error)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _usage_or_internal(error: Exception) -> None:
-    import click
-
-    if isinstance(error, click.exceptions.ClickException):
+    """Usage errors from the option parser show themselves (exit 2); anything else is a bug."""
+    if hasattr(error, "show") and isinstance(getattr(error, "exit_code", None), int):
         error.show()
         sys.exit(error.exit_code)
-    if isinstance(error, click.exceptions.Abort):
+    if type(error).__name__ == "Abort":
         sys.exit(130)
     STDERR.print(f"error: internal error: {type(error).__name__}: {error} "
                  "(run again with --debug for the traceback)", markup=False)

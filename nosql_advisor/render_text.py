@@ -85,3 +85,22 @@ def _bytes(size: float) -> str:
 def print_shapes(shapes: list[CollectionShape], console: Console) -> None:
     for shape in shapes:
         console.print(shape_table(shape))
+
+
+def summary_table(collections: list[CollectionShape]) -> Table:
+    """One line per collection: what was read and how big documents are."""
+    table = Table(title="collections", title_justify="left", header_style="bold")
+    for column in ("namespace", "documents", "read", "fields", "size p99", "size max", "depth"):
+        table.add_column(column, justify="left" if column == "namespace" else "right")
+    for shape in collections:
+        size = shape.document_size or {}
+        table.add_row(
+            shape.namespace,
+            f"{shape.documents_estimated:,}" if shape.documents_estimated is not None else "?",
+            f"{shape.sampled:,}",
+            f"{len(shape.fields):,}" + ("+" if shape.capped else ""),
+            _bytes(size["p99"]) if size else "",
+            _bytes(size["max"]) if size else "",
+            str(shape.max_depth),
+        )
+    return table

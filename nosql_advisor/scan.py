@@ -51,7 +51,8 @@ def scan_sources(specs: list[str], options: ScanOptions, reporter: Reporter | No
         try:
             found = scan_uri(spec, options, reporter) if live.is_uri(spec) else scan_path(Path(spec), options, reporter)
         except AdvisorError as error:  # one bad source does not stop the others
-            landscape.problems.append(Problem(_safe(spec), str(error), error.exit_code))
+            message = str(error).removeprefix(f"{_safe(spec)}: ")
+            landscape.problems.append(Problem(_safe(spec), message, error.exit_code))
             found = []
         _add_source(landscape, spec, found)
     landscape.collections.sort(key=lambda c: c.info.namespace)

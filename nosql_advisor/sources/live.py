@@ -56,13 +56,14 @@ def uri_database(uri: str) -> str | None:
 
 def open_client(uri: str, options: LiveOptions) -> AsyncMongoClient:
     """An async client for `uri`, secondaryPreferred unless the URI chooses otherwise."""
-    settings: dict = {
+    defaults = {
         "serverSelectionTimeoutMS": options.server_selection_ms,
         "connectTimeoutMS": options.server_selection_ms,
         "appname": "nosql-advisor",
+        "readPreference": "secondaryPreferred",
     }
-    if "readpreference=" not in uri.lower():
-        settings["readPreference"] = "secondaryPreferred"
+    query = uri.partition("?")[2].lower()
+    settings = {k: v for k, v in defaults.items() if f"{k.lower()}=" not in query}
     try:
         return AsyncMongoClient(uri, **settings)
     except (InvalidURI, ConfigurationError, ValueError) as error:
@@ -92,7 +93,9 @@ async def list_collections(client: AsyncMongoClient, uri: str, selection: Select
 async def _database_names(client, uri: str, selection: Selection, options: LiveOptions) -> list[str]:
     async with guard(uri, "listDatabases"):
         try:
-            names = await client.list_database_names(authorizedDatabases=True, maxTimeMS=options.max_time_ms)
+            reply = await client.admin.command(
+                "listDatabases", nameOnly=True, authorizedDatabases=True, maxTimeMS=options.max_time_ms)
+            names = [entry["name"] for entry in reply["databases"]]
         except OperationFailure as error:
             if error.code not in UNAUTHORIZED or not uri_database(uri):
                 raise
@@ -110,8 +113,8 @@ async def _describe(client, uri: str, info: CollectionInfo, options: LiveOptions
     collection = client[database][name]
     async with guard(uri, info.namespace):
         info.estimated_count = await collection.estimated_document_count(maxTimeMS=options.max_time_ms)
-        cursor = await collection.list_indexes(maxTimeMS=options.max_time_ms)
-        info.indexes = [dict(index) async for index in cursor]
+        reply = await client[database].command("listIndexes", name, maxTimeMS=options.max_time_ms)
+        info.indexes = [dict(index) for index in reply["cursor"]["firstBatch"]]  # <= 64 per collection
 
 
 async def sample_documents(client, info: CollectionInfo, size: int, options: LiveOptions) -> AsyncIterator[Document]:
@@ -152,7 +155,8 @@ class guard:
 def _clean(error: Exception, uri: str) -> str:
     """The driver's message on one line, without the password even if the driver echoed it."""
     text = " ".join(str(error).split())
-    text = text.split(", Timeout:")[0].split(", Topology Description:")[0]
+    for noise in (", Timeout:", ", Topology Description:", " (configured timeouts:"):
+        text = text.split(noise)[0]
     password = re.match(r"^mongodb(?:\+srv)?://[^@/]*?:([^@/]*)@", uri)
     if password and password.group(1):
         text = text.replace(password.group(1), "***").replace(unquote(password.group(1)), "***")
