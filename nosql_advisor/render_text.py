@@ -29,7 +29,7 @@ def shape_table(shape: CollectionShape) -> Group:
 
 def _header(shape: CollectionShape) -> Text:
     text = Text(shape.namespace, style="bold cyan")
-    estimated = f" of ~{shape.documents_estimated:,}" if shape.documents_estimated is not None else ""
+    estimated = f" of {shape.documents_estimated:,}" if shape.documents_estimated is not None else ""
     text.append(f"  {shape.sampled:,}{estimated} documents read")
     if shape.document_size:
         size = shape.document_size

@@ -14,6 +14,7 @@ from pathlib import Path
 from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem
 from nosql_advisor.progress import Reporter
 from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape, ShapeBuilder
+from nosql_advisor.shape.infer import MAX_WALK_DEPTH
 from nosql_advisor.sources import dump, export, live
 from nosql_advisor.sources.base import CollectionInfo, Document, Selection, reservoir, split_namespace
 from nosql_advisor.sources.files import file_kind, find_collection_files, namespace_of
@@ -153,6 +154,10 @@ def _add_notes(info: CollectionInfo, shape: CollectionShape) -> None:
             info.namespace,
             f"more than {shape.capped.limit} distinct paths: {shape.capped.dropped_keys} key occurrences "
             f"not recorded, under {where}; raise --max-paths to see them", EXIT_OK))
+    if shape.too_deep:
+        info.problems.append(Problem(
+            info.namespace, f"{shape.too_deep} subdocuments nested more than {MAX_WALK_DEPTH} levels deep "
+            "were not read (MongoDB itself stores at most 100 levels)", EXIT_OK))
 
 
 # -- live -------------------------------------------------------------------------------

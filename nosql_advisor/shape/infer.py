@@ -80,6 +80,7 @@ class ShapeBuilder:
         self.max_depth = 0
         self.dropped = 0
         self.dropped_at: Counter[str] = Counter()
+        self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
         self.pending = 0
 
     def add(self, document: Mapping, bson_size: int | None = None) -> None:
@@ -105,6 +106,7 @@ class ShapeBuilder:
             max_depth=self.max_depth,
             fields=fields,
             capped=self._cap(),
+            too_deep=self.too_deep or None,
         )
 
     # -- the walk: appends only ------------------------------------------------------
@@ -112,7 +114,7 @@ class ShapeBuilder:
     def _walk_object(self, doc: Mapping, node: _Node, level: int) -> None:
         node.objects += 1
         if level >= MAX_WALK_DEPTH:
-            self._drop(node, len(doc))
+            self.too_deep += 1
             return
         if level > self.max_depth:
             self.max_depth = level
@@ -135,7 +137,7 @@ class ShapeBuilder:
         if nesting > node.nesting:
             node.nesting = nesting
         if level >= MAX_WALK_DEPTH:
-            self._drop(node, 1)
+            self.too_deep += 1
             return
         if level > self.max_depth:
             self.max_depth = level

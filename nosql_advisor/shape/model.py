@@ -73,6 +73,7 @@ class CollectionShape:
     max_depth: int
     fields: list[FieldShape]
     capped: PathCap | None = None
+    too_deep: int | None = None  # subtrees nested deeper than the walk goes (400 levels), not read
 
     def field(self, path: str) -> FieldShape | None:
         """The field at `path`, or None when the sample never held it."""
