@@ -8,34 +8,20 @@ Python hot loop to a dict lookup and an append, which is what makes inference fa
 
 from __future__ import annotations
 
-import re
-import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from itertools import chain
 
-from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
-from bson.datetime_ms import DatetimeMS
+from bson import Code, Decimal128, Int64, ObjectId
 
+from nosql_advisor.bsontypes import INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, type_name_of_subclass
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.stats import DistinctSketch, Histogram
 
 DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
 FLUSH_EVERY = 2000
-
-OBJECT_TYPES = frozenset({dict, SON, OrderedDict})
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-
-TYPE_NAMES: dict[type, str] = {
-    float: "double", str: "string", dict: "object", SON: "object", OrderedDict: "object",
-    list: "array", bytes: "binData", Binary: "binData", uuid.UUID: "binData",
-    ObjectId: "objectId", bool: "bool", datetime: "date", DatetimeMS: "date",
-    type(None): "null", Regex: "regex", re.Pattern: "regex", Code: "javascript",
-    int: "int", Int64: "long", Timestamp: "timestamp", Decimal128: "decimal",
-    MinKey: "minKey", MaxKey: "maxKey", DBRef: "object",
-}
 
 
 class _Node:
@@ -201,7 +187,7 @@ def _flush_node(node: _Node) -> None:
 
 def _count_types(counter: Counter, values: list) -> None:
     for kind, n in Counter(map(type, values)).items():
-        name = TYPE_NAMES.get(kind) or _type_name_slow(kind)
+        name = TYPE_NAMES.get(kind) or type_name_of_subclass(kind)
         if kind is int:
             wide = sum(1 for v in values if type(v) is int and not INT32_MIN <= v <= INT32_MAX)
             if wide:
@@ -216,16 +202,6 @@ def _count_types(counter: Counter, values: list) -> None:
             if not n:
                 continue
         counter[name] += n
-
-
-def _type_name_slow(kind: type) -> str:
-    """Subclasses the table does not name (e.g. a Mapping subclass from a custom codec)."""
-    for base, name in TYPE_NAMES.items():
-        if issubclass(kind, base):
-            return name
-    if issubclass(kind, Mapping):
-        return "object"
-    return "unknown"
 
 
 def _scalar_stats(node: _Node, values: list) -> None:

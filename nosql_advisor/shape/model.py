@@ -9,14 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-# The BSON type aliases of $type / bsonType, in the order MongoDB numbers them.
-BSON_TYPES = (
-    "double", "string", "object", "array", "binData", "undefined", "objectId", "bool",
-    "date", "null", "regex", "dbPointer", "javascript", "symbol", "javascriptWithScope",
-    "int", "timestamp", "long", "decimal", "minKey", "maxKey",
-)
-
-
 @dataclass
 class ArrayShape:
     """Arrays found at one path: their lengths and what their elements are.
