@@ -14,8 +14,14 @@ from rich.console import Console
 from nosql_advisor import __version__
 from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
 from nosql_advisor.progress import STDERR, Reporter
-from nosql_advisor.render_text import print_shapes, summary_table
-from nosql_advisor.report.json_report import build_report, dumps
+from nosql_advisor.advise import Advice, advise
+from nosql_advisor.apply import apply_validators
+from nosql_advisor.render_text import findings_table, print_drift, print_shapes, summary_table
+from nosql_advisor.report.validators_out import write_validators
+from nosql_advisor.report.write import write_report
+from nosql_advisor.schema.generate import GenerateOptions
+from nosql_advisor.schema.load import load_declared
+from nosql_advisor.sources.live import is_uri, redact_uri
 from nosql_advisor.scan import Landscape, ScanOptions, scan_sources
 from nosql_advisor.shape import DEFAULT_MAX_PATHS
 from nosql_advisor.sources.base import Selection
@@ -63,16 +69,37 @@ Concurrency = Annotated[int, typer.Option(min=1, help="Live: collections sampled
 MaxTime = Annotated[int, typer.Option(
     "--max-time-ms", min=1, help="Live: maxTimeMS sent with every operation.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no notes on stderr.")]
+Schemas = Annotated[Optional[Path], typer.Option(
+    "--schemas", help="Folder of declared schemas, `DIR/<db>/<collection>.json` (a $jsonSchema, "
+                      "`{\"$jsonSchema\": ...}` or a whole validator document). Default: `schemas/` "
+                      "when the current folder has one. Example: `--schemas db/schemas`",
+    show_default=False, file_okay=False)]
+KeepGoing = Annotated[bool, typer.Option(
+    "--keep-going", help="A bad schema file becomes an error line (exit 2 at the end) and the "
+                         "other collections are still compared, instead of stopping at once.")]
 
 
-def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms) -> ScanOptions:
+def default_schemas(schemas: Path | None) -> Path | None:
+    if schemas is not None:
+        return schemas
+    return Path("schemas") if Path("schemas").is_dir() else None
+
+
+def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms,
+                 schemas: Path | None = None, keep_going: bool = False,
+                 declared_schemas: bool = True) -> tuple[ScanOptions, list[Problem]]:
     selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
-    return ScanOptions(selection, max_paths, LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency))
+    folder = default_schemas(schemas) if declared_schemas else None
+    declared, problems = load_declared(folder, keep_going)
+    live = LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency)
+    return ScanOptions(selection, max_paths, live, declared), problems
 
 
-def run_scan(sources: list[str], options: ScanOptions, quiet: bool) -> Landscape:
+def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
+    scan_options_, schema_problems = options
     with Reporter(enabled=None if not quiet else False) as reporter:
-        landscape = scan_sources(sources, options, reporter)
+        landscape = scan_sources(sources, scan_options_, reporter)
+    landscape.problems[:0] = schema_problems
     print_problems(landscape.problems, quiet)
     return landscape
 
@@ -121,7 +148,8 @@ def shape(
 
       nosql-advisor shape mongodb://localhost:27017 --db shop -c orders -n 5000 --json
     """
-    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms)
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
+                           declared_schemas=False)
     landscape = run_scan(sources, options, quiet)
     shapes = [c.shape for c in landscape.collections]
     if json_output:
@@ -144,33 +172,138 @@ def scan(
     max_paths: MaxPaths = DEFAULT_MAX_PATHS,
     concurrency: Concurrency = 4,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    schemas: Schemas = None,
+    keep_going: KeepGoing = False,
     quiet: Quiet = False,
 ) -> None:
-    """Scan the sources and write the report (report.json: sources, collections with their
-    shapes, indexes and declared validators).
+    """Scan the sources and write the report: `report.json` (sources, collections with their
+    shapes, indexes, declared and generated validators, findings) and `validators/<db>.<coll>.json`
+    + `.js` (mongosh collMod scripts).
 
     Example:
 
       nosql-advisor scan mongodb://replica.example:27017/?replicaSet=rs0 --db shop --out report/
     """
-    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms)
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
+                           schemas, keep_going)
     landscape = run_scan(sources, options, quiet)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(dumps(build_report(landscape)), encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"{out}: cannot write the report ({error.strerror})") from None
+    advice = advise(landscape)
+    write_report(out, landscape, advice)
     if not quiet:
-        print_summary(landscape, out)
+        print_summary(landscape, advice, out)
     raise typer.Exit(exit_code(landscape))
 
 
-def print_summary(landscape: Landscape, out: Path) -> None:
+def print_summary(landscape: Landscape, advice: Advice, out: Path) -> None:
     console = Console()
     console.print(summary_table([c.shape for c in landscape.collections]))
+    if advice.findings:
+        console.print(findings_table(advice.findings))
     documents = sum(c.shape.sampled for c in landscape.collections)
-    console.print(f"{len(landscape.collections)} collections, {documents:,} documents read")
+    console.print(f"{len(landscape.collections)} collections, {documents:,} documents read, "
+                  f"{len(advice.findings)} findings")
     console.print(f"report: {out / 'report.json'}", markup=False, highlight=False)
+
+
+@app.command()
+def diff(
+    sources: Sources,
+    schemas: Schemas = None,
+    db: Databases = None,
+    collection: Collections = None,
+    sample_size: SampleSize = None,
+    seed: Seed = 0,
+    max_paths: MaxPaths = DEFAULT_MAX_PATHS,
+    concurrency: Concurrency = 4,
+    max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    keep_going: KeepGoing = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Hold the declared schemas (the `--schemas` folder, and the validators the server or the
+    dump holds) against the data: documents that fail (DM503), undeclared fields (DM504), type
+    drift (DM505), missing or weak validators (DM501, DM502), declared fields never seen.
+
+    Example:
+
+      nosql-advisor diff dump/ --schemas schemas/
+    """
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
+                           schemas, keep_going)
+    landscape = run_scan(sources, options, quiet)
+    advice = advise(landscape)
+    if json_output:
+        sys.stdout.write(json.dumps([f.to_dict() for f in advice.findings], indent=2, default=str) + "\n")
+    else:
+        print_drift(landscape, advice, Console())
+    raise typer.Exit(exit_code(landscape))
+
+
+@app.command()
+def validators(
+    sources: Sources,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for `<db>.<coll>.json` (the "
+                                      "validator) and `<db>.<coll>.js` (mongosh collMod script).",
+                                      file_okay=False, show_default=False)],
+    required_threshold: Annotated[float, typer.Option(
+        "--required-threshold", min=0.0, max=1.0,
+        help="A field is `required` when present in at least this share of its parent's "
+             "occurrences. 1.0 keeps every sampled document valid.")] = 1.0,
+    max_items: Annotated[bool, typer.Option(
+        "--max-items", help="Add `maxItems` (the longest array seen) to arrays of at most 100 "
+                            "elements. A sample cannot prove a bound: review it.")] = False,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Run collMod with each validator on the live server (validationLevel "
+                        "moderate, validationAction warn). Off by default: the only write this "
+                        "tool makes.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --apply: do not ask (needed when "
+                                      "stdin is not a terminal).")] = False,
+    schemas: Schemas = None,
+    db: Databases = None,
+    collection: Collections = None,
+    sample_size: SampleSize = None,
+    seed: Seed = 0,
+    max_paths: MaxPaths = DEFAULT_MAX_PATHS,
+    concurrency: Concurrency = 4,
+    max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    quiet: Quiet = False,
+) -> None:
+    """Write a $jsonSchema validator per collection from what the sample holds: bsonType (a list
+    when mixed), required fields, nested objects and array items, the declared schema's
+    descriptions carried over. Every sampled document passes it.
+
+    Examples:
+
+      nosql-advisor validators dump/shop --out validators/
+
+      nosql-advisor validators mongodb://localhost:27017 --db shop --out v/ --apply
+    """
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms, schemas)
+    landscape = run_scan(sources, options, quiet)
+    advice = advise(landscape, GenerateOptions(required_threshold=required_threshold, max_items=max_items))
+    written = write_validators(out, advice.validators)
+    if not quiet:
+        STDERR.print(f"{len(written) // 2} validators written to {out}", markup=False)
+    if apply:
+        apply_to_live(sources, advice.validators, max_time_ms, yes)
+    raise typer.Exit(exit_code(landscape))
+
+
+def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_time_ms: int, yes: bool) -> None:
+    uris = [s for s in sources if is_uri(s)]
+    if len(uris) != 1:
+        raise InputError("--apply needs exactly one mongodb:// source to apply the validators to")
+    STDERR.print(f"about to run collMod on {len(validators_by_ns)} collections of {redact_uri(uris[0])}:",
+                 markup=False)
+    for namespace in sorted(validators_by_ns):
+        STDERR.print(f"  {namespace}: validationLevel moderate, validationAction warn", markup=False)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("--apply changes the server: add --yes to confirm when stdin is not a terminal")
+        if not typer.confirm("apply these validators?"):
+            raise typer.Exit(1)
+    for line in apply_validators(uris[0], validators_by_ns, max_time_ms):
+        STDERR.print(line, markup=False)
 
 
 demo_app = typer.Typer(help="The demo database `shop`: multi-tenant e-commerce with planted "
@@ -246,9 +379,9 @@ def demo_run(
     from nosql_advisor.embedded import run_demo
 
     with Reporter(enabled=None if not quiet else False) as reporter:
-        landscape = run_demo(out, seed, scale, sample_size, reporter)
+        landscape, advice = run_demo(out, seed, scale, sample_size, reporter)
     print_problems(landscape.problems, quiet)
-    print_summary(landscape, out)
+    print_summary(landscape, advice, out)
     raise typer.Exit(exit_code(landscape))
 
 

@@ -104,3 +104,40 @@ def summary_table(collections: list[CollectionShape]) -> Table:
             str(shape.max_depth),
         )
     return table
+
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def findings_table(findings: list) -> Table:
+    table = Table(title="findings", title_justify="left", header_style="bold")
+    for column in ("rule", "severity", "namespace", "path", "what"):
+        table.add_column(column)
+    for finding in findings:
+        table.add_row(finding.rule, Text(finding.severity, style=SEVERITY_STYLE.get(finding.severity, "")),
+                      finding.namespace, finding.path or "", finding.message)
+    return table
+
+
+def print_drift(landscape, advice, console: Console) -> None:
+    """Per collection: what it was held against, how many documents failed, then the findings."""
+    for collection in landscape.collections:
+        namespace = collection.info.namespace
+        declared = collection.declared
+        line = Text(namespace, style="bold cyan")
+        if declared is None:
+            line.append("  no declared schema (no file, no validator)")
+        else:
+            line.append(f"  held against {declared.origin}")
+            if declared.not_comparable:
+                line.append(f"; not comparable: {', '.join(declared.not_comparable)}", style="yellow")
+        if collection.validation is not None:
+            result = collection.validation
+            line.append(f"  {result.failed:,} of {result.checked:,} documents fail ({result.share:.1%})")
+        console.print(line)
+        for said in advice.schema_disagreements.get(namespace, []):
+            console.print(f"  file and server disagree: {said}", markup=False, highlight=False)
+    if advice.findings:
+        console.print(findings_table(advice.findings))
+    else:
+        console.print("no drift found")

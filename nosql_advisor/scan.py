@@ -13,6 +13,8 @@ from pathlib import Path
 
 from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem
 from nosql_advisor.progress import Reporter
+from nosql_advisor.schema.load import DeclaredSchema, declared_from_options
+from nosql_advisor.schema.validate import ValidationResult, ValidationTally
 from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape, ShapeBuilder
 from nosql_advisor.shape.infer import MAX_WALK_DEPTH
 from nosql_advisor.sources import dump, export, live
@@ -25,14 +27,43 @@ class ScanOptions:
     selection: Selection = Selection()
     max_paths: int = DEFAULT_MAX_PATHS
     live: live.LiveOptions = live.LiveOptions()
+    schemas: dict[str, DeclaredSchema] = field(default_factory=dict)  # from --schemas, by namespace
 
 
 @dataclass
 class Collection:
-    """One namespace: where it came from, its metadata, and the shape of its documents."""
+    """One namespace: where it came from, its metadata, the shape of its documents, and how they
+    fared against the declared schema (validated in the same pass)."""
 
     info: CollectionInfo
     shape: CollectionShape
+    server_validator: DeclaredSchema | None = None  # what the server / dump metadata holds
+    declared: DeclaredSchema | None = None  # what the data was held against (file, else server)
+    validation: ValidationResult | None = None
+
+
+class _Pass:
+    """One pass over a collection's documents: shape inference, and validation when declared."""
+
+    def __init__(self, info: CollectionInfo, options: ScanOptions) -> None:
+        self.info = info
+        self.builder = ShapeBuilder(info.namespace, options.max_paths)
+        origin = "server validator" if info.kind == "live" else "dump metadata"
+        self.server = declared_from_options(info.namespace, info.options, origin)
+        self.declared = options.schemas.get(info.namespace) or self.server
+        has_schema = self.declared is not None and self.declared.schema is not None
+        self.tally = ValidationTally(self.declared) if has_schema else None
+
+    def add(self, document: dict, size: int) -> None:
+        self.builder.add(document, size)
+        if self.tally is not None:
+            self.tally.add(document)
+
+    def finish(self) -> Collection:
+        shape = self.builder.finish(self.info.estimated_count)
+        _add_notes(self.info, shape)
+        validation = self.tally.result() if self.tally is not None else None
+        return Collection(self.info, shape, self.server, self.declared, validation)
 
 
 @dataclass
@@ -112,14 +143,13 @@ def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Report
     info = CollectionInfo(namespace=namespace, location=str(path), kind=kind)
     if kind == "dump":
         info.indexes, info.options = dump.load_metadata(path, info.problems)
-    builder = ShapeBuilder(namespace, options.max_paths)
+        info.has_metadata = dump.metadata_path(path) is not None
+    one_pass = _Pass(info, options)
     task = reporter.task(f"reading {path.name}", path.stat().st_size)
     for document, size in read_file_documents(path, info, options.selection, task.advance):
-        builder.add(document, size)
+        one_pass.add(document, size)
     task.finish()
-    shape = builder.finish(info.estimated_count)
-    _add_notes(info, shape)
-    return Collection(info, shape)
+    return one_pass.finish()
 
 
 def read_file_documents(path: Path, info: CollectionInfo, selection: Selection, advance) -> Iterator[Document]:
@@ -184,13 +214,11 @@ async def _scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[
 
 async def _sample_collection(client, uri: str, info: CollectionInfo, size: int, options: ScanOptions,
                              reporter: Reporter) -> Collection:
-    builder = ShapeBuilder(info.namespace, options.max_paths)
+    one_pass = _Pass(info, options)
     task = reporter.task(f"sampling {info.namespace}", min(size, info.estimated_count or 0) or None)
     async with live.guard(uri, info.namespace):
         async for document, bson_size in live.sample_documents(client, info, size, options.live):
-            builder.add(document, bson_size)
+            one_pass.add(document, bson_size)
             task.advance(1)
     task.finish()
-    shape = builder.finish(info.estimated_count)
-    _add_notes(info, shape)
-    return Collection(info, shape)
+    return one_pass.finish()

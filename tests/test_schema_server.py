@@ -14,7 +14,7 @@ import uuid
 import pytest
 from bson import Binary, Decimal128, Int64, ObjectId
 from pymongo import MongoClient
-from pymongo.errors import WriteError
+from pymongo.errors import BulkWriteError, WriteError
 
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.schema.dialect import check_schema, failures, validator_for
@@ -110,3 +110,38 @@ def test_a_generated_validator_accepts_every_document_it_came_from(database, tmp
     collection = database.create_collection("generated", validator=validator, validationAction="error")
     rejected = [d["_id"] for d in documents if not server_accepts(collection, d)]
     assert rejected == []
+
+
+CORPUS_SAMPLE = 1000
+
+
+def corpus_datasets() -> list:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "datasets"
+    return sorted(root.glob("*/*.json.gz")) if root.is_dir() else []
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("dataset", corpus_datasets(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_generated_validators_accept_their_corpus_sample(database, dataset):
+    """Generate from a seeded sample of the dataset, then insert exactly that sample under
+    validationAction 'error': the server must reject nothing."""
+    from nosql_advisor.sources.base import CollectionInfo, Selection
+    from nosql_advisor.scan import read_file_documents
+
+    selection = Selection(sample_size=CORPUS_SAMPLE, seed=7)
+    shape = scan_sources([str(dataset)], ScanOptions(selection=selection)).collections[0].shape
+    validator = generate_validator(shape)
+    assert check_schema(validator["$jsonSchema"]) == []
+    info = CollectionInfo(namespace=shape.namespace, location=str(dataset), kind="export")
+    sample = [document for document, _ in read_file_documents(dataset, info, selection, lambda n: None)]
+    assert len(sample) == shape.sampled
+    name = f"corpus_{dataset.parent.name[:20]}_{dataset.name.split('.')[0]}"
+    collection = database.create_collection(name, validator=validator, validationAction="error")
+    try:
+        collection.insert_many(sample, ordered=False)
+    except BulkWriteError as error:
+        pytest.fail(f"server rejected {len(error.details['writeErrors'])} documents, first: "
+                    f"{error.details['writeErrors'][0]['errmsg'][:300]}")
+    assert collection.count_documents({}) == len(sample)

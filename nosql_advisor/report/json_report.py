@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from bson import json_util
 
 from nosql_advisor import __version__
+from nosql_advisor.advise import Advice
 from nosql_advisor.scan import Collection, Landscape
 
 REPORT_VERSION = 1
@@ -19,35 +20,49 @@ MAX_PROBLEMS = 1000
 RELAXED = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED)
 
 
-def build_report(landscape: Landscape, generated_at: datetime | None = None) -> dict:
+def build_report(landscape: Landscape, advice: Advice | None = None, generated_at: datetime | None = None) -> dict:
     moment = generated_at or datetime.now(timezone.utc)
     problems = landscape.problems
+    advice = advice or Advice()
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "nosql-advisor", "version": __version__},
         "generated_at": moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
         "sources": landscape.sources,
-        "collections": [collection_entry(c) for c in landscape.collections],
-        "findings": [],
+        "collections": [collection_entry(c, advice) for c in landscape.collections],
+        "findings": [finding.to_dict() for finding in advice.findings],
         "index_advice": [],
         "problems": [{"where": p.where, "message": p.message} for p in problems[:MAX_PROBLEMS]],
         "problems_omitted": max(0, len(problems) - MAX_PROBLEMS),
     }
 
 
-def collection_entry(collection: Collection) -> dict:
+def collection_entry(collection: Collection, advice: Advice) -> dict:
     entry = collection.shape.to_dict()
     info = collection.info
+    namespace = info.namespace
     entry["source"] = {"kind": info.kind, "location": info.location}
     entry["problems"] = sum(1 for p in info.problems if p.exit_code)
     entry["indexes"] = bson_to_json(info.indexes)
-    validator = info.options.get("validator")
+    validator: dict = {}
+    declared = collection.declared
+    if declared is not None:
+        validator["declared"] = {
+            "origin": declared.origin,
+            "$jsonSchema": bson_to_json(declared.schema) if declared.schema is not None else None,
+            "validationLevel": declared.validation_level,
+            "validationAction": declared.validation_action,
+            "not_comparable": declared.not_comparable,
+        }
+    if collection.validation is not None:
+        result = collection.validation
+        validator["validation"] = {"checked": result.checked, "failed": result.failed, "share": result.share}
+    if namespace in advice.schema_disagreements:
+        validator["disagreements"] = advice.schema_disagreements[namespace]
+    if namespace in advice.validators:
+        validator["generated"] = advice.validators[namespace]
     if validator:
-        entry["validator"] = {"declared": {
-            "validator": bson_to_json(validator),
-            "validationLevel": info.options.get("validationLevel", "strict"),
-            "validationAction": info.options.get("validationAction", "error"),
-        }}
+        entry["validator"] = validator
     return entry
 
 

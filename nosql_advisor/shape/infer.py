@@ -15,7 +15,9 @@ from itertools import chain
 
 from bson import Code, Decimal128, Int64, ObjectId
 
-from nosql_advisor.bsontypes import INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, type_name_of_subclass
+from nosql_advisor.bsontypes import (
+    INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, bson_type_of, type_name_of_subclass,
+)
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.stats import DistinctSketch, Histogram
 
@@ -28,7 +30,8 @@ class _Node:
     """Accumulator for one path; `values`/`arrays` hold the current chunk only."""
 
     __slots__ = (
-        "path", "depth", "children", "values", "arrays", "objects", "count", "types",
+        "path", "depth", "children", "values", "stamps", "arrays", "objects", "count", "types",
+        "type_times",
         "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
         "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
     )
@@ -38,6 +41,8 @@ class _Node:
         self.depth = depth
         self.children: dict[str, _Node] = {}
         self.values: list = []
+        self.stamps: list = []  # creation second of the document each value came from (or None)
+        self.type_times: dict[str, list[int]] = {}  # type -> [first, last] creation second
         self.arrays: list[list] = []
         self.objects = 0  # occurrences of this path as an object: its children's parent count
         self.count = 0
@@ -67,9 +72,12 @@ class ShapeBuilder:
         self.dropped = 0
         self.dropped_at: Counter[str] = Counter()
         self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
+        self.stamp: int | None = None  # creation second of the document being walked
         self.pending = 0
 
     def add(self, document: Mapping, bson_size: int | None = None) -> None:
+        _id = document.get("_id")
+        self.stamp = int.from_bytes(_id.binary[:4], "big") if type(_id) is ObjectId else None
         self._walk_object(document, self.root, 0)
         if bson_size is not None:
             self.sizes.append(bson_size)
@@ -112,6 +120,7 @@ class ShapeBuilder:
                 if child is None:
                     continue
             child.values.append(value)
+            child.stamps.append(self.stamp)
             kind = type(value)
             if kind is list:
                 self._walk_array(value, child, level + 1, 1)
@@ -172,10 +181,11 @@ class ShapeBuilder:
 
 
 def _flush_node(node: _Node) -> None:
-    values, arrays = node.values, node.arrays
-    node.values, node.arrays = [], []
+    values, arrays, stamps = node.values, node.arrays, node.stamps
+    node.values, node.arrays, node.stamps = [], [], []
     node.count += len(values)
-    _count_types(node.types, values)
+    kinds = _count_types(node.types, values)
+    _type_times(node, kinds, values, stamps)
     elements: list = []
     if arrays:
         node.array_count += len(arrays)
@@ -185,8 +195,9 @@ def _flush_node(node: _Node) -> None:
     _scalar_stats(node, values + elements if elements else values)
 
 
-def _count_types(counter: Counter, values: list) -> None:
-    for kind, n in Counter(map(type, values)).items():
+def _count_types(counter: Counter, values: list) -> Counter:
+    kinds = Counter(map(type, values))
+    for kind, n in kinds.items():
         name = TYPE_NAMES.get(kind) or type_name_of_subclass(kind)
         if kind is int:
             wide = sum(1 for v in values if type(v) is int and not INT32_MIN <= v <= INT32_MAX)
@@ -202,6 +213,36 @@ def _count_types(counter: Counter, values: list) -> None:
             if not n:
                 continue
         counter[name] += n
+    return kinds
+
+
+def _type_times(node: _Node, kinds: Counter, values: list, stamps: list) -> None:
+    """First and last creation time of the documents holding each type: when a type came or went."""
+    if len(kinds) == 1 and (int not in kinds or INT32_MIN <= min(values) and max(values) <= INT32_MAX):
+        # the usual chunk: one type, no per-value work
+        dated = [stamp for stamp in stamps if stamp is not None]
+        if dated:
+            _widen(node.type_times, bson_type_of(values[0]), min(dated), max(dated))
+        return
+    by_type: dict[str, list[int]] = {}
+    for value, stamp in zip(values, stamps):
+        if stamp is None:
+            continue
+        name = bson_type_of(value)
+        span = by_type.get(name)
+        if span is None:
+            by_type[name] = [stamp, stamp]
+        elif stamp < span[0]:
+            span[0] = stamp
+        elif stamp > span[1]:
+            span[1] = stamp
+    for name, (first, last) in by_type.items():
+        _widen(node.type_times, name, first, last)
+
+
+def _widen(times: dict[str, list[int]], name: str, first: int, last: int) -> None:
+    span = times.get(name)
+    times[name] = [first, last] if span is None else [min(span[0], first), max(span[1], last)]
 
 
 def _scalar_stats(node: _Node, values: list) -> None:
@@ -291,7 +332,19 @@ def _field_shape(node: _Node, parent: _Node) -> FieldShape:
         date_range=None if node.date_min is None else {
             "min": _iso(node.date_min), "max": _iso(node.date_max)},
         objectid_time_range=_oid_range(node),
+        type_times=_type_time_ranges(node) if len(node.types) > 1 else None,
     )
+
+
+def _type_time_ranges(node: _Node) -> dict | None:
+    if not node.type_times:
+        return None
+    return {name: {"first": _iso_second(first), "last": _iso_second(last)}
+            for name, (first, last) in sorted(node.type_times.items())}
+
+
+def _iso_second(second: int) -> str:
+    return _iso(datetime.fromtimestamp(second, timezone.utc))
 
 
 def infer_shape(

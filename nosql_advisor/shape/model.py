@@ -43,6 +43,9 @@ class FieldShape:
     number_range: dict | None = None  # {"min", "max"} over int/long/double/decimal values
     date_range: dict | None = None  # {"min", "max"} ISO-8601, over date values
     objectid_time_range: dict | None = None  # {"min", "max"} ISO-8601 generation times
+    # for fields of several types, when each was seen: {type: {"first", "last"}} creation times
+    # of the documents (from ObjectId _ids) that held it
+    type_times: dict | None = None
 
 
 @dataclass

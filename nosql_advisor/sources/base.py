@@ -56,6 +56,7 @@ class CollectionInfo:
     indexes: list[dict] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    has_metadata: bool = False  # dump: a .metadata.json was read (so options are known)
 
 
 def split_namespace(namespace: str) -> tuple[str, str]:

@@ -1,0 +1,74 @@
+"""From a scanned landscape to advice: findings and generated validators, per collection.
+
+The order of work only; each step is a plain function in its own module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nosql_advisor.findings import Finding, sorted_findings
+from nosql_advisor.scan import Collection, Landscape
+from nosql_advisor.schema.agree import disagreements
+from nosql_advisor.schema.drift import drift_findings
+from nosql_advisor.schema.generate import GenerateOptions, generate_validator
+
+
+@dataclass
+class Advice:
+    findings: list[Finding] = field(default_factory=list)
+    validators: dict[str, dict] = field(default_factory=dict)  # namespace -> validator document
+    schema_disagreements: dict[str, list[str]] = field(default_factory=dict)  # file vs server
+
+
+def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) -> Advice:
+    advice = Advice()
+    for collection in landscape.collections:
+        namespace = collection.info.namespace
+        advice.findings += schema_findings(collection)
+        if collection.shape.sampled:
+            advice.validators[namespace] = generated_validator(collection, generate)
+        said = file_versus_server(collection)
+        if said:
+            advice.schema_disagreements[namespace] = said
+    advice.findings = sorted_findings(advice.findings)
+    return advice
+
+
+def schema_findings(collection: Collection) -> list[Finding]:
+    knows_options = collection.info.kind in ("live", "dump")
+    if collection.info.kind == "dump" and not collection.info.has_metadata:
+        knows_options = False  # a .bson without its .metadata.json says nothing of validators
+    return drift_findings(collection.shape, collection.server_validator, collection.declared,
+                          collection.validation, knows_options)
+
+
+def generated_validator(collection: Collection, options: GenerateOptions) -> dict:
+    """Generated from the shape; the declared schema's descriptions are carried over."""
+    validator = generate_validator(collection.shape, options)
+    declared = collection.declared
+    if declared is not None and declared.schema is not None:
+        _carry_descriptions(declared.schema, validator["$jsonSchema"])
+    return validator
+
+
+def _carry_descriptions(source: dict, target: dict) -> None:
+    if not isinstance(source, dict) or not isinstance(target, dict):
+        return
+    if "description" in source and source is not target:
+        target["description"] = source["description"]
+    for key in ("properties",):
+        for name, child in (source.get(key) or {}).items():
+            if name in (target.get(key) or {}):
+                _carry_descriptions(child, target[key][name])
+    if isinstance(source.get("items"), dict) and isinstance(target.get("items"), dict):
+        _carry_descriptions(source["items"], target["items"])
+
+
+def file_versus_server(collection: Collection) -> list[str]:
+    file, server = collection.declared, collection.server_validator
+    if file is None or server is None or file is server or file.file is None:
+        return []
+    if file.schema is None or server.schema is None:
+        return []
+    return disagreements(file.schema, server.schema)

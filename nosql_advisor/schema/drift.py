@@ -1,0 +1,177 @@
+"""Drift: the declared schema held against the shape (and the validation tally), as findings.
+
+DM501 no validator, DM502 weak validation, DM503 documents that fail the declared schema,
+DM504 fields the schema does not declare, DM505 a field holding several types (and when).
+Each finding carries the figures that prove it; none is raised without them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nosql_advisor.bsontypes import NUMBER_TYPES
+from nosql_advisor.findings import Finding
+from nosql_advisor.schema.load import DeclaredSchema
+from nosql_advisor.schema.validate import ValidationResult
+from nosql_advisor.shape import CollectionShape, FieldShape
+
+OPEN = object()  # a path under a schema that allows anything there (no properties declared)
+
+
+@dataclass
+class Drift:
+    """Path-level differences between a declared schema and the data."""
+
+    undeclared: list[FieldShape] = field(default_factory=list)  # in the data, not in the schema
+    never_seen: list[str] = field(default_factory=list)  # declared, never in the sample
+
+
+def declared_at(schema: dict, path: str):
+    """The subschema declared for a dot path (arrays transparent), OPEN when the schema leaves
+    that level open, None when the parent declares properties and this name is not among them."""
+    node = schema
+    for name in path.split("."):
+        node = _properties_holder(node)
+        if node is None:
+            return OPEN
+        properties = node.get("properties") or {}
+        if name in properties:
+            node = properties[name]
+        elif node.get("patternProperties") or isinstance(node.get("additionalProperties"), dict):
+            return OPEN
+        else:
+            return None
+    return node
+
+
+def _properties_holder(node: dict) -> dict | None:
+    """Where the next level's properties are: the node itself, or its array `items`."""
+    if not isinstance(node, dict):
+        return None
+    if "properties" in node:
+        return node
+    items = node.get("items")
+    if isinstance(items, dict) and "properties" in items:
+        return items
+    return None
+
+
+def compare(shape: CollectionShape, schema: dict) -> Drift:
+    drift = Drift()
+    undeclared_parents: list[str] = []
+    for field_shape in shape.fields:
+        if any(field_shape.path.startswith(parent + ".") for parent in undeclared_parents):
+            continue
+        if declared_at(schema, field_shape.path) is None:
+            drift.undeclared.append(field_shape)
+            undeclared_parents.append(field_shape.path)
+    seen = {f.path for f in shape.fields}
+    drift.never_seen = [path for path in _declared_paths(schema) if path not in seen]
+    return drift
+
+
+def _declared_paths(schema: dict, prefix: str = "") -> list[str]:
+    holder = _properties_holder(schema)
+    if holder is None:
+        return []
+    paths = []
+    for name, child in (holder.get("properties") or {}).items():
+        path = f"{prefix}.{name}" if prefix else name
+        paths.append(path)
+        paths.extend(_declared_paths(child, path))
+    return paths
+
+
+def drift_findings(shape: CollectionShape, server: DeclaredSchema | None, declared: DeclaredSchema | None,
+                   validation: ValidationResult | None, knows_options: bool) -> list[Finding]:
+    """Findings DM501–DM505 for one collection.
+
+    `server` is the validator the server (or the dump's metadata) holds, `declared` the schema
+    compared with the data (the schema file when there is one, else the server's), and
+    `knows_options` whether the source can tell (an export file cannot: no DM501/DM502 then).
+    """
+    findings: list[Finding] = []
+    if knows_options:
+        findings += _validator_findings(shape, server)
+    if declared is not None and declared.schema is not None:
+        if validation is not None and validation.failed:
+            findings.append(_violations(shape, declared, validation))
+        findings += [_undeclared(shape, f, declared) for f in compare(shape, declared.schema).undeclared]
+    findings += [_type_drift(shape, f) for f in shape.fields if len(_non_null(f.types)) > 1]
+    return findings
+
+
+def _validator_findings(shape: CollectionShape, server: DeclaredSchema | None) -> list[Finding]:
+    ns = shape.namespace
+    if server is None:
+        return [Finding("DM501", "medium", ns, None,
+                        f"{ns} has no validator: nothing stops a document of any shape from being written.",
+                        {"documents_estimated": shape.documents_estimated},
+                        "Generate a validator from the data (nosql-advisor validators), review it, and "
+                        "apply it with collMod in validationAction 'warn' first, then 'error'.")]
+    weak = {}
+    if server.validation_action == "warn":
+        weak["validationAction"] = "warn"
+    if server.validation_level in ("off", "moderate"):
+        weak["validationLevel"] = server.validation_level
+    if not weak:
+        return []
+    said = ", ".join(f"{k} '{v}'" for k, v in weak.items())
+    return [Finding("DM502", "low", ns, None,
+                    f"{ns} has a validator but {said}: invalid documents are still written.",
+                    weak, "Once the data passes (see DM503), collMod the collection to "
+                          "validationLevel 'strict' and validationAction 'error'.")]
+
+
+def _violations(shape: CollectionShape, declared: DeclaredSchema, validation: ValidationResult) -> Finding:
+    top = [{"path": r.path, "keyword": r.keyword, "documents": r.count, "example_id": r.example_id,
+            "detail": r.detail} for r in validation.top_rules]
+    return Finding(
+        "DM503", "high", shape.namespace, None,
+        f"{validation.failed:,} of {validation.checked:,} sampled documents ({validation.share:.1%}) "
+        f"fail the declared schema ({declared.origin}).",
+        {"checked": validation.checked, "failed": validation.failed, "share": validation.share,
+         "schema": declared.origin, "top_rules": top},
+        "Fix the documents that fail (each rule names an example _id) or change the schema where "
+        "the data is right; then enforce it with validationAction 'error'.")
+
+
+def _undeclared(shape: CollectionShape, field_shape: FieldShape, declared: DeclaredSchema) -> Finding:
+    return Finding(
+        "DM504", "low", shape.namespace, field_shape.path,
+        f"'{field_shape.path}' is in {field_shape.probability:.1%} of its parents' occurrences but "
+        f"not declared in {declared.origin}.",
+        {"count": field_shape.count, "probability": field_shape.probability, "types": field_shape.types,
+         "schema": declared.origin},
+        "Declare the field (type and meaning) or stop writing it; with additionalProperties: false "
+        "the server will reject undeclared fields.")
+
+
+def _type_drift(shape: CollectionShape, field_shape: FieldShape) -> Finding:
+    types = _non_null(field_shape.types)
+    evidence = {"types": field_shape.types}
+    when = ""
+    if field_shape.type_times:
+        evidence["type_times"] = field_shape.type_times
+        when = _when(field_shape.type_times, types)
+    ranked = ", ".join(f"{name} {count:,}" for name, count in sorted(types.items(), key=lambda i: -i[1]))
+    numeric = set(types) <= NUMBER_TYPES  # int and double compare equal in queries: a lesser harm
+    return Finding(
+        "DM505", "low" if numeric else "medium", shape.namespace, field_shape.path,
+        f"'{field_shape.path}' holds several types: {ranked}.{when}",
+        evidence,
+        "Pick one type, migrate the others (an update with $convert or $toDecimal...), and declare "
+        "it with bsonType so new writes cannot drift again.")
+
+
+def _when(type_times: dict, types: dict[str, int]) -> str:
+    """'string until 2025-03-01, decimal since 2025-03-02' when one type ended as another began."""
+    spans = sorted((type_times[t]["first"], type_times[t]["last"], t) for t in types if t in type_times)
+    if len(spans) == 2 and spans[0][1] <= spans[1][0]:
+        (_, until, old), (since, _, new) = spans
+        return f" It changed from {old} to {new}: {old} until {until[:10]}, {new} since {since[:10]}."
+    return ""
+
+
+def _non_null(types: dict[str, int]) -> dict[str, int]:
+    return {name: count for name, count in types.items() if name != "null"}
