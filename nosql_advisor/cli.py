@@ -284,9 +284,12 @@ def validators(
     written = write_validators(out, advice.validators)
     if not quiet:
         STDERR.print(f"{len(written) // 2} validators written to {out}", markup=False)
-    if apply:
+    code = exit_code(landscape)
+    if apply and code:
+        STDERR.print("nothing applied: the scan did not complete cleanly (see the errors above)", markup=False)
+    elif apply:
         apply_to_live(sources, advice.validators, max_time_ms, yes)
-    raise typer.Exit(exit_code(landscape))
+    raise typer.Exit(code)
 
 
 def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_time_ms: int, yes: bool) -> None:

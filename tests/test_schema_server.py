@@ -145,3 +145,32 @@ def test_generated_validators_accept_their_corpus_sample(database, dataset):
         pytest.fail(f"server rejected {len(error.details['writeErrors'])} documents, first: "
                     f"{error.details['writeErrors'][0]['errmsg'][:300]}")
     assert collection.count_documents({}) == len(sample)
+
+
+def test_apply_runs_collmod_with_the_generated_validator(database, mongo_uri, tmp_path):
+    import subprocess
+    import sys
+
+    database["applied"].insert_many([{"_id": 1, "sku": "a"}, {"_id": 2, "sku": "b", "qty": 3}])
+    done = subprocess.run(
+        [sys.executable, "-m", "nosql_advisor", "validators", mongo_uri, "--db", database.name,
+         "-c", "applied", "--out", "v", "--apply", "--yes", "-q"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    options = database["applied"].options()
+    assert options["validationAction"] == "warn" and options["validationLevel"] == "moderate"
+    assert options["validator"]["$jsonSchema"]["required"] == ["_id", "sku"]
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_applied(database, mongo_uri, tmp_path):
+    import subprocess
+    import sys
+
+    database["untouched"].insert_one({"_id": 1})
+    done = subprocess.run(
+        [sys.executable, "-m", "nosql_advisor", "validators", mongo_uri, "--db", database.name,
+         "-c", "untouched", "--out", "v", "--apply", "-q"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "add --yes" in done.stderr
+    assert "validator" not in database["untouched"].options()

@@ -1,0 +1,179 @@
+"""Declared schemas against the data: loading, validation counts, and the DM50x findings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import bson
+import pytest
+from bson import Int64, ObjectId, json_util
+
+from nosql_advisor.advise import advise
+from nosql_advisor.errors import InputError
+from nosql_advisor.scan import ScanOptions, scan_sources
+from nosql_advisor.schema.load import load_declared, load_schema_file
+
+SCHEMA = {"bsonType": "object", "required": ["_id", "sku", "price"], "properties": {
+    "_id": {"bsonType": "objectId"},
+    "sku": {"bsonType": "string", "description": "stock keeping unit"},
+    "price": {"bsonType": "decimal"},
+    "tags": {"bsonType": "array", "items": {"bsonType": "string"}},
+}}
+
+
+def oid(day: int) -> ObjectId:
+    return ObjectId.from_datetime(__import__("datetime").datetime(2025, 1, day))
+
+
+def write_dump(folder: Path, documents: list[dict], validator: dict | None, action: str = "error") -> Path:
+    db = folder / "dump" / "shop"
+    db.mkdir(parents=True)
+    (db / "products.bson").write_bytes(b"".join(bson.encode(d) for d in documents))
+    options = {"validator": validator, "validationAction": action} if validator else {}
+    (db / "products.metadata.json").write_text(json_util.dumps({"options": options, "indexes": []}))
+    return folder / "dump"
+
+
+def write_schemas(folder: Path, schema: dict) -> Path:
+    (folder / "schemas" / "shop").mkdir(parents=True)
+    (folder / "schemas" / "shop" / "products.json").write_text(json.dumps({"$jsonSchema": schema}))
+    return folder / "schemas"
+
+
+def findings_for(dump: Path, schemas: Path | None = None) -> list:
+    declared, _ = load_declared(schemas, keep_going=False)
+    landscape = scan_sources([str(dump)], ScanOptions(schemas=declared))
+    return advise(landscape).findings
+
+
+PRODUCTS = [
+    {"_id": oid(1), "sku": "A-1", "price": bson.Decimal128("1.50"), "tags": ["x"]},
+    {"_id": oid(2), "sku": "A-2", "price": "2.00"},  # price as a string: fails bsonType
+    {"_id": oid(3), "sku": "A-3", "price": bson.Decimal128("3"), "colour": "red"},  # undeclared field
+    {"_id": oid(4), "price": bson.Decimal128("4")},  # sku missing: fails required
+]
+
+
+def test_violations_are_counted_with_the_failing_rules_and_an_example_id(tmp_path):
+    dump = write_dump(tmp_path, PRODUCTS, {"$jsonSchema": SCHEMA})
+    [violations] = [f for f in findings_for(dump) if f.rule == "DM503"]
+    assert violations.evidence["checked"] == 4
+    assert violations.evidence["failed"] == 2
+    rules = {(r["path"], r["keyword"]): r for r in violations.evidence["top_rules"]}
+    assert rules[("price", "bsonType")]["example_id"] == str(oid(2))
+    assert rules[("sku", "required")]["documents"] == 1
+    assert "2.00" not in json.dumps(violations.evidence)  # values never reach the report
+
+
+def test_undeclared_fields_and_type_drift_with_when_it_changed(tmp_path):
+    dump = write_dump(tmp_path, PRODUCTS, {"$jsonSchema": SCHEMA})
+    found = {(f.rule, f.path): f for f in findings_for(dump)}
+    assert found[("DM504", "colour")].evidence["count"] == 1
+    drift = found[("DM505", "price")]
+    assert drift.evidence["types"] == {"decimal": 3, "string": 1}
+    assert drift.evidence["type_times"]["string"] == {"first": "2025-01-02T00:00:00Z", "last": "2025-01-02T00:00:00Z"}
+
+
+def test_weak_and_missing_validators(tmp_path):
+    weak = write_dump(tmp_path / "a", PRODUCTS[:1], {"$jsonSchema": SCHEMA}, action="warn")
+    assert [f.rule for f in findings_for(weak)] == ["DM502"]
+    missing = write_dump(tmp_path / "b", PRODUCTS[:1], None)
+    assert [f.rule for f in findings_for(missing)] == ["DM501"]
+
+
+def test_an_export_says_nothing_about_validators(tmp_path):
+    export = tmp_path / "shop" / "products.json"
+    export.parent.mkdir()
+    export.write_text(json_util.dumps(PRODUCTS[0]) + "\n")
+    assert findings_for(export) == []  # no DM501: an export cannot tell whether a validator exists
+
+
+def test_a_schema_file_wins_over_the_server_validator_and_disagreements_are_listed(tmp_path):
+    server_schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "price": {"bsonType": "string"}}}
+    dump = write_dump(tmp_path, PRODUCTS[:1], {"$jsonSchema": server_schema})
+    schemas = write_schemas(tmp_path, SCHEMA)
+    declared, _ = load_declared(schemas, keep_going=False)
+    landscape = scan_sources([str(dump)], ScanOptions(schemas=declared))
+    advice = advise(landscape)
+    assert landscape.collections[0].declared.origin.endswith("products.json")
+    assert advice.schema_disagreements["shop.products"] == [
+        "'price': bsonType ['decimal'] in the file, ['string'] on the server"]
+
+
+def test_clean_data_under_a_strict_validator_has_no_finding(tmp_path):
+    dump = write_dump(tmp_path, PRODUCTS[:1], {"$jsonSchema": SCHEMA})
+    assert findings_for(dump) == []
+
+
+def test_generated_validator_carries_declared_descriptions(tmp_path):
+    dump = write_dump(tmp_path, PRODUCTS[:1], {"$jsonSchema": SCHEMA})
+    advice = advise(scan_sources([str(dump)], ScanOptions()))
+    generated = advice.validators["shop.products"]["$jsonSchema"]
+    assert generated["properties"]["sku"]["description"] == "stock keeping unit"
+    assert generated["required"] == ["_id", "price", "sku", "tags"]
+
+
+def test_query_operator_validators_are_not_comparable_not_dropped(tmp_path):
+    validator = {"$jsonSchema": SCHEMA, "$expr": {"$gt": ["$price", 0]}}
+    dump = write_dump(tmp_path, PRODUCTS[:1], validator)
+    collection = scan_sources([str(dump)], ScanOptions()).collections[0]
+    assert collection.server_validator.not_comparable == ["$expr"]
+
+
+@pytest.mark.parametrize("content, where, message", [
+    ("{not json", "products.json:1", "not JSON"),
+    ('{"$jsonSchema": {"properties": {"a": {"bsonType": "strin"}}}}', "products.json#/properties/a/bsonType",
+     "unknown bsonType 'strin'"),
+    ('{"properties": {"a": {"format": "email"}}}', "products.json#/properties/a/format",
+     "'format' is not supported"),
+])
+def test_bad_schema_files_name_the_file_and_pointer(tmp_path, content, where, message):
+    path = tmp_path / "products.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as raised:
+        load_schema_file(path, "shop.products")
+    assert where in str(raised.value) and message in str(raised.value)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_diff_stops_on_a_bad_schema_file_unless_keep_going(tmp_path):
+    dump = write_dump(tmp_path, PRODUCTS, {"$jsonSchema": SCHEMA})
+    schemas = write_schemas(tmp_path, SCHEMA)
+    (schemas / "shop" / "broken.json").write_text('{"$ref": "#/x"}')
+    stopped = run_cli("diff", str(dump), "--schemas", str(schemas), cwd=tmp_path)
+    assert stopped.returncode == 2
+    assert "broken.json#/$ref: '$ref' is not supported" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    went_on = run_cli("diff", str(dump), "--schemas", str(schemas), "--keep-going", "--json", cwd=tmp_path)
+    assert went_on.returncode == 2
+    assert {f["rule"] for f in json.loads(went_on.stdout)} == {"DM503", "DM504", "DM505"}
+
+
+def test_cli_validators_writes_json_and_a_mongosh_script(tmp_path):
+    dump = write_dump(tmp_path, PRODUCTS, None)
+    done = run_cli("validators", str(dump), "--out", "v", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    validator = json.loads((tmp_path / "v" / "shop.products.json").read_text())
+    assert validator["$jsonSchema"]["properties"]["price"]["bsonType"] == ["decimal", "string"]
+    script = (tmp_path / "v" / "shop.products.js").read_text()
+    assert 'db.getSiblingDB("shop").runCommand(' in script and '"collMod": "products"' in script
+
+
+def test_cli_apply_refuses_without_yes_when_stdin_is_not_a_terminal(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "nosql_advisor", "validators",
+                           "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200", "--out", "v", "--apply"],
+                          capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert done.returncode == 3  # cannot connect comes first; nothing was applied
+    assert "Traceback" not in done.stderr
+
+
+def test_long_ints_are_long_in_the_generated_validator(tmp_path):
+    dump = write_dump(tmp_path, [{"_id": 1, "n": Int64(5)}], None)
+    advice = advise(scan_sources([str(dump)], ScanOptions()))
+    assert advice.validators["shop.products"]["$jsonSchema"]["properties"]["n"]["bsonType"] == "long"
