@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from nosql_advisor.findings import Finding, sorted_findings
 from nosql_advisor.scan import Collection, Landscape
 from nosql_advisor.schema.agree import disagreements
-from nosql_advisor.schema.drift import drift_findings
+from nosql_advisor.schema.drift import compare, drift_findings
 from nosql_advisor.schema.generate import GenerateOptions, generate_validator
 
 
@@ -19,6 +19,7 @@ class Advice:
     findings: list[Finding] = field(default_factory=list)
     validators: dict[str, dict] = field(default_factory=dict)  # namespace -> validator document
     schema_disagreements: dict[str, list[str]] = field(default_factory=dict)  # file vs server
+    never_seen: dict[str, list[str]] = field(default_factory=dict)  # declared paths absent from the sample
 
 
 def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) -> Advice:
@@ -28,6 +29,11 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) 
         advice.findings += schema_findings(collection)
         if collection.shape.sampled:
             advice.validators[namespace] = generated_validator(collection, generate)
+        declared = collection.declared
+        if declared is not None and declared.schema is not None and collection.shape.sampled:
+            missing = compare(collection.shape, declared.schema).never_seen
+            if missing:
+                advice.never_seen[namespace] = missing
         said = file_versus_server(collection)
         if said:
             advice.schema_disagreements[namespace] = said

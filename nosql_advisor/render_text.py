@@ -135,6 +135,9 @@ def print_drift(landscape, advice, console: Console) -> None:
             result = collection.validation
             line.append(f"  {result.failed:,} of {result.checked:,} documents fail ({result.share:.1%})")
         console.print(line)
+        missing = advice.never_seen.get(namespace, [])
+        if missing:
+            console.print(f"  declared but never seen: {', '.join(missing)}", markup=False, highlight=False)
         for said in advice.schema_disagreements.get(namespace, []):
             console.print(f"  file and server disagree: {said}", markup=False, highlight=False)
     if advice.findings:

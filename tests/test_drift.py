@@ -177,3 +177,9 @@ def test_long_ints_are_long_in_the_generated_validator(tmp_path):
     dump = write_dump(tmp_path, [{"_id": 1, "n": Int64(5)}], None)
     advice = advise(scan_sources([str(dump)], ScanOptions()))
     assert advice.validators["shop.products"]["$jsonSchema"]["properties"]["n"]["bsonType"] == "long"
+
+
+def test_declared_fields_never_seen_are_listed(tmp_path):
+    dump = write_dump(tmp_path, [{"_id": oid(1), "sku": "A", "price": bson.Decimal128("1")}], {"$jsonSchema": SCHEMA})
+    advice = advise(scan_sources([str(dump)], ScanOptions()))
+    assert advice.never_seen == {"shop.products": ["tags"]}

@@ -57,6 +57,8 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
     if collection.validation is not None:
         result = collection.validation
         validator["validation"] = {"checked": result.checked, "failed": result.failed, "share": result.share}
+    if namespace in advice.never_seen:
+        validator["never_seen"] = advice.never_seen[namespace]
     if namespace in advice.schema_disagreements:
         validator["disagreements"] = advice.schema_disagreements[namespace]
     if namespace in advice.validators:

@@ -124,7 +124,8 @@ def _validator_findings(shape: CollectionShape, server: DeclaredSchema | None) -
 
 
 def _violations(shape: CollectionShape, declared: DeclaredSchema, validation: ValidationResult) -> Finding:
-    top = [{"path": r.path, "keyword": r.keyword, "documents": r.count, "example_id": r.example_id,
+    top = [{"path": r.path, "keyword": r.keyword, "documents": r.count,
+            "share": round(r.count / validation.checked, 6), "example_id": r.example_id,
             "detail": r.detail} for r in validation.top_rules]
     return Finding(
         "DM503", "high", shape.namespace, None,
