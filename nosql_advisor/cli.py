@@ -87,12 +87,12 @@ def default_schemas(schemas: Path | None) -> Path | None:
 
 def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms,
                  schemas: Path | None = None, keep_going: bool = False,
-                 declared_schemas: bool = True) -> tuple[ScanOptions, list[Problem]]:
+                 declared_schemas: bool = True, enum_limit: int = 0) -> tuple[ScanOptions, list[Problem]]:
     selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
     folder = default_schemas(schemas) if declared_schemas else None
     declared, problems = load_declared(folder, keep_going)
     live = LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency)
-    return ScanOptions(selection, max_paths, live, declared), problems
+    return ScanOptions(selection, max_paths, live, declared, enum_limit), problems
 
 
 def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
@@ -258,6 +258,10 @@ def validators(
                         "tool makes.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="With --apply: do not ask (needed when "
                                       "stdin is not a terminal).")] = False,
+    enum: Annotated[int, typer.Option(
+        "--enum", min=0, help="Add `enum` to string fields with at most N distinct values in the "
+                              "sample (0: never). The values are then written to the validator "
+                              "files. Example: `--enum 12`")] = 0,
     schemas: Schemas = None,
     db: Databases = None,
     collection: Collections = None,
@@ -278,9 +282,11 @@ def validators(
 
       nosql-advisor validators mongodb://localhost:27017 --db shop --out v/ --apply
     """
-    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms, schemas)
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms, schemas,
+                           enum_limit=enum)
     landscape = run_scan(sources, options, quiet)
-    advice = advise(landscape, GenerateOptions(required_threshold=required_threshold, max_items=max_items))
+    generate = GenerateOptions(required_threshold=required_threshold, max_items=max_items, enums=enum > 0)
+    advice = advise(landscape, generate)
     written = write_validators(out, advice.validators)
     if not quiet:
         STDERR.print(f"{len(written) // 2} validators written to {out}", markup=False)

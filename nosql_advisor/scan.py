@@ -28,6 +28,7 @@ class ScanOptions:
     max_paths: int = DEFAULT_MAX_PATHS
     live: live.LiveOptions = live.LiveOptions()
     schemas: dict[str, DeclaredSchema] = field(default_factory=dict)  # from --schemas, by namespace
+    enum_limit: int = 0  # keep values of string fields with at most this many (validators --enum)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class _Pass:
 
     def __init__(self, info: CollectionInfo, options: ScanOptions) -> None:
         self.info = info
-        self.builder = ShapeBuilder(info.namespace, options.max_paths)
+        self.builder = ShapeBuilder(info.namespace, options.max_paths, options.enum_limit)
         origin = "server validator" if info.kind == "live" else "dump metadata"
         self.server = declared_from_options(info.namespace, info.options, origin)
         self.declared = options.schemas.get(info.namespace) or self.server

@@ -183,3 +183,18 @@ def test_declared_fields_never_seen_are_listed(tmp_path):
     dump = write_dump(tmp_path, [{"_id": oid(1), "sku": "A", "price": bson.Decimal128("1")}], {"$jsonSchema": SCHEMA})
     advice = advise(scan_sources([str(dump)], ScanOptions()))
     assert advice.never_seen == {"shop.products": ["tags"]}
+
+
+def test_enum_only_when_asked_and_only_for_low_cardinality_strings(tmp_path):
+    documents = [{"_id": i, "status": ["new", "paid", None][i % 3], "sku": f"S{i}", "tags": ["a", "b"][: i % 3]}
+                 for i in range(30)]
+    dump = write_dump(tmp_path, documents, None)
+    plain = advise(scan_sources([str(dump)], ScanOptions()))
+    assert "enum" not in json.dumps(plain.validators)
+    from nosql_advisor.schema.generate import GenerateOptions
+
+    landscape = scan_sources([str(dump)], ScanOptions(enum_limit=5))
+    properties = advise(landscape, GenerateOptions(enums=True)).validators["shop.products"]["$jsonSchema"]["properties"]
+    assert properties["status"]["enum"] == ["new", "paid", None]
+    assert properties["tags"]["items"]["enum"] == ["a", "b"]
+    assert "enum" not in properties["sku"]  # 30 distinct values: not an enum

@@ -18,6 +18,7 @@ class GenerateOptions:
     required_threshold: float = 1.0  # present in at least this share of parent occurrences
     max_items: bool = False  # add maxItems = the longest array seen, for arrays up to max_items_limit
     max_items_limit: int = 100  # longer arrays are not bounded: they are what DM101 is about
+    enums: bool = False  # add enum for string fields whose values the shape kept (string_values)
 
 
 def generate_validator(shape: CollectionShape, options: GenerateOptions = GenerateOptions()) -> dict:
@@ -56,6 +57,8 @@ def _field_schema(field: FieldShape, children: dict[str, list[FieldShape]], opti
     types = _bson_types(field.types)
     if types:
         schema["bsonType"] = types
+    if options.enums and field.string_values and set(field.types) <= {"string", "null"}:
+        schema["enum"] = field.string_values + ([None] if "null" in field.types else [])
     if "object" in field.types:
         schema.update(_object_keywords(field.path, children, options))
     if field.array:
@@ -70,6 +73,9 @@ def _items_schema(field: FieldShape, children: dict[str, list[FieldShape]], opti
     types = _bson_types(field.array.element_types)
     if types:
         items["bsonType"] = types
+    element_types = set(field.array.element_types)
+    if options.enums and field.string_values and element_types <= {"string", "null"} and set(field.types) == {"array"}:
+        items["enum"] = field.string_values + ([None] if "null" in element_types else [])
     if "object" in field.array.element_types:
         items.update(_object_keywords(field.path, children, options))
     return items

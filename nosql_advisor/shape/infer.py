@@ -61,9 +61,10 @@ class _Node:
 class ShapeBuilder:
     """Feed documents one at a time with `add`, then `finish` for the CollectionShape."""
 
-    def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS) -> None:
+    def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS, enum_limit: int = 0) -> None:
         self.namespace = namespace
         self.max_paths = max_paths
+        self.enum_limit = enum_limit  # keep the values of string fields with at most this many
         self.root = _Node("", 0)
         self.nodes: list[_Node] = []
         self.sizes: list[int] = []
@@ -87,7 +88,7 @@ class ShapeBuilder:
 
     def finish(self, documents_estimated: int | None = None) -> CollectionShape:
         self._flush()
-        fields = [_field_shape(node, parent) for node, parent in self._pairs()]
+        fields = [_field_shape(node, parent, self.enum_limit) for node, parent in self._pairs()]
         fields.sort(key=lambda f: f.path)
         id_node = self.root.children.get("_id")
         return CollectionShape(
@@ -309,7 +310,18 @@ def _json_number(value):
     return float(value)  # Decimal from Decimal128
 
 
-def _field_shape(node: _Node, parent: _Node) -> FieldShape:
+def _string_values(node: _Node, limit: int) -> list[str] | None:
+    """The string values of a low-cardinality string field, only when asked (for `enum`)."""
+    values = node.distinct.exact
+    if not limit or values is None:
+        return None
+    strings = [v for v in values if v is not None]
+    if not strings or len(strings) > limit or not all(type(v) is str for v in strings):
+        return None
+    return sorted(strings)
+
+
+def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
     array = None
     if node.array_count:
         array = ArrayShape(
@@ -325,6 +337,7 @@ def _field_shape(node: _Node, parent: _Node) -> FieldShape:
         probability=round(node.count / parent.objects, 6) if parent.objects else 0.0,
         types=dict(sorted(node.types.items())),
         distinct_estimate=node.distinct.estimate(),
+        string_values=_string_values(node, enum_limit),
         array=array,
         string_length=node.strings.summary(),
         number_range=None if node.number_min is None else {
@@ -352,9 +365,10 @@ def infer_shape(
     namespace: str = "",
     documents_estimated: int | None = None,
     max_paths: int = DEFAULT_MAX_PATHS,
+    enum_limit: int = 0,
 ) -> CollectionShape:
     """Infer the shape of a stream of `(document, bson_size)` pairs in one pass."""
-    builder = ShapeBuilder(namespace, max_paths)
+    builder = ShapeBuilder(namespace, max_paths, enum_limit)
     for document, size in documents:
         builder.add(document, size)
     return builder.finish(documents_estimated)

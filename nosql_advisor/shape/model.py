@@ -46,6 +46,8 @@ class FieldShape:
     # for fields of several types, when each was seen: {type: {"first", "last"}} creation times
     # of the documents (from ObjectId _ids) that held it
     type_times: dict | None = None
+    # only when asked (validators --enum N): the values of a string field with at most N of them
+    string_values: list[str] | None = None
 
 
 @dataclass
