@@ -174,3 +174,21 @@ def test_without_yes_and_without_a_terminal_nothing_is_applied(database, mongo_u
     assert done.returncode == 2
     assert "add --yes" in done.stderr
     assert "validator" not in database["untouched"].options()
+
+
+def test_generated_validators_accept_every_document_of_the_demo(database, tmp_path):
+    from nosql_advisor.advise import advise
+    from nosql_advisor.demo import build_demo, write_dump
+
+    demo = build_demo(seed=11, scale=0.05)
+    advice = advise(scan_sources([str(write_dump(demo, tmp_path))], ScanOptions()))
+    for collection in demo.collections:
+        validator = advice.validators[f"shop.{collection.name}"]
+        target = database.create_collection(f"demo_{collection.name}", validator=validator,
+                                            validationAction="error")
+        try:
+            target.insert_many(collection.documents, ordered=False)
+        except BulkWriteError as error:
+            pytest.fail(f"{collection.name}: {len(error.details['writeErrors'])} rejected, first: "
+                        f"{error.details['writeErrors'][0]['errmsg'][:300]}")
+        assert target.count_documents({}) == len(collection.documents)

@@ -1,0 +1,90 @@
+"""The demo database as a mongodump directory, as mongoexport files, or loaded into a server."""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import hashlib
+import json
+from pathlib import Path
+
+import bson
+from bson import json_util
+from pymongo import MongoClient
+
+from nosql_advisor.demo.generate import Demo, DemoCollection
+
+CANONICAL = json_util.CANONICAL_JSON_OPTIONS
+BATCH = 1000
+
+
+def _open(path: Path, gzip: bool):
+    # mtime=0: a gzip header without a timestamp, so the same demo gives the same bytes
+    return gzip_module.GzipFile(path, "wb", mtime=0) if gzip else open(path, "wb")
+
+
+def _metadata(collection: DemoCollection) -> dict:
+    indexes = [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + [{"v": 2, **index} for index in collection.indexes]
+    return {"indexes": indexes, "uuid": hashlib.md5(collection.name.encode()).hexdigest(),
+            "collectionName": collection.name, "type": "collection", "options": collection.options}
+
+
+def _write_manifest(demo: Demo, out_dir: Path) -> None:
+    (out_dir / "manifest.json").write_text(json.dumps(demo.manifest(), indent=2) + "\n", encoding="utf-8")
+
+
+def write_dump(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
+    """mongodump layout: OUT/shop/<coll>.bson[.gz] and <coll>.metadata.json, plus OUT/manifest.json."""
+    folder = Path(out_dir) / demo.database
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".bson.gz" if gzip else ".bson"
+    for collection in demo.collections:
+        with _open(folder / f"{collection.name}{suffix}", gzip) as handle:
+            for document in collection.documents:
+                handle.write(bson.encode(document))
+        metadata = json_util.dumps(_metadata(collection), json_options=CANONICAL)
+        (folder / f"{collection.name}.metadata.json").write_text(metadata, encoding="utf-8")
+    _write_manifest(demo, Path(out_dir))
+    return folder
+
+
+def write_export(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
+    """mongoexport layout: OUT/shop/<coll>.json[.gz], canonical Extended JSON, one per line."""
+    folder = Path(out_dir) / demo.database
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".json.gz" if gzip else ".json"
+    for collection in demo.collections:
+        with _open(folder / f"{collection.name}{suffix}", gzip) as handle:
+            for document in collection.documents:
+                handle.write(json_util.dumps(document, json_options=CANONICAL).encode("utf-8") + b"\n")
+    _write_manifest(demo, Path(out_dir))
+    return folder
+
+
+def load_live(demo: Demo, uri: str, drop: bool = True) -> None:
+    """Create, fill and index every collection, then install validators with collMod, so the
+    planted documents that violate them are already in (as on a real server with history)."""
+    with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
+        database = client[demo.database]
+        if drop:
+            client.drop_database(demo.database)
+        for collection in demo.collections:
+            target = database.create_collection(collection.name)
+            documents = collection.documents
+            for start in range(0, len(documents), BATCH):
+                target.insert_many(documents[start:start + BATCH], ordered=True)
+            for index in collection.indexes:
+                options = {k: v for k, v in index.items() if k != "key"}
+                target.create_index(list(index["key"].items()), **options)
+        for collection in demo.collections:
+            if collection.options.get("validator"):
+                database.command({"collMod": collection.name, **collection.options})
+
+
+def write_schema_files(demo: Demo, out_dir: Path) -> None:
+    """OUT/<db>/<coll>.json = {"$jsonSchema": ...} for every collection that declares one."""
+    folder = Path(out_dir) / demo.database
+    folder.mkdir(parents=True, exist_ok=True)
+    for collection in demo.collections:
+        validator = collection.options.get("validator")
+        if validator:
+            (folder / f"{collection.name}.json").write_text(json.dumps(validator, indent=2) + "\n", encoding="utf-8")
