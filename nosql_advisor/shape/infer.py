@@ -69,7 +69,6 @@ class ShapeBuilder:
         self.nodes: list[_Node] = []
         self.sizes: list[int] = []
         self.size_histogram = Histogram()
-        self.max_depth = 0
         self.dropped = 0
         self.dropped_at: Counter[str] = Counter()
         self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
@@ -98,7 +97,7 @@ class ShapeBuilder:
             document_size=self.size_histogram.summary(),
             id_types=dict(sorted(id_node.types.items())) if id_node else {},
             created_range=_oid_range(id_node) if id_node else None,
-            max_depth=self.max_depth,
+            max_depth=max((f.depth for f in fields), default=0),
             fields=fields,
             capped=self._cap(),
             too_deep=self.too_deep or None,
@@ -111,8 +110,6 @@ class ShapeBuilder:
         if level >= MAX_WALK_DEPTH:
             self.too_deep += 1
             return
-        if level > self.max_depth:
-            self.max_depth = level
         children = node.children
         for key, value in doc.items():
             child = children.get(key)
@@ -135,8 +132,6 @@ class ShapeBuilder:
         if level >= MAX_WALK_DEPTH:
             self.too_deep += 1
             return
-        if level > self.max_depth:
-            self.max_depth = level
         for value in array:
             kind = type(value)
             if kind in OBJECT_TYPES:

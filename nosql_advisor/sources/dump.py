@@ -15,7 +15,7 @@ from pathlib import Path
 
 import bson
 from bson import json_util
-from bson.errors import InvalidBSON
+from bson.errors import BSONError
 
 from nosql_advisor.errors import Problem
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
@@ -75,7 +75,7 @@ def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Pro
     raw, offset = record
     try:
         return bson.decode(raw, CODEC_OPTIONS), len(raw)
-    except (InvalidBSON, ValueError, OverflowError) as error:
+    except (BSONError, ValueError, OverflowError) as error:
         problems.append(Problem(f"{path}@{offset}", f"invalid BSON document skipped: {error}"))
         return None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import bson
 from bson import json_util
 from bson.codec_options import DatetimeConversion
-from bson.errors import InvalidDocument
+from bson.errors import BSONError
 
 from nosql_advisor.errors import Problem
 from nosql_advisor.sources.base import Advance, Document
@@ -93,6 +93,9 @@ def _value_records(head: bytes, stream, path: Path, problems: list[Problem]) -> 
             problems.append(Problem(f"{path}:{line + error.doc[position:error.pos].count(chr(10))}",
                                     f"invalid Extended JSON ({error.msg}); stopped reading this file"))
             return
+        except (ValueError, TypeError, KeyError, BSONError) as error:  # a malformed $-wrapper
+            problems.append(Problem(f"{path}:{line}", f"invalid Extended JSON ({error}); stopped reading this file"))
+            return
         yield value, line
         line += buffer.count("\n", position, end)
         position = end
@@ -114,7 +117,8 @@ def decode_export_record(record: Record, path: Path, problems: list[Problem]) ->
     payload, line = record
     try:
         document = json_util.loads(payload, json_options=JSON_OPTIONS) if isinstance(payload, bytes) else payload
-    except (ValueError, TypeError, OverflowError) as error:
+    except (ValueError, TypeError, KeyError, OverflowError, BSONError) as error:
+        # json_util raises all of these for malformed $-wrappers ($oid "nothex", $date {}...)
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         problems.append(Problem(f"{path}:{line}", f"invalid Extended JSON ({message}); line skipped"))
         return None
@@ -123,6 +127,6 @@ def decode_export_record(record: Record, path: Path, problems: list[Problem]) ->
         return None
     try:
         return document, len(bson.encode(document))
-    except (InvalidDocument, OverflowError, ValueError) as error:
+    except (BSONError, OverflowError, ValueError) as error:
         problems.append(Problem(f"{path}:{line}", f"document not representable in BSON ({error}); skipped"))
         return None
