@@ -1,0 +1,112 @@
+"""Live sources over the wire, against a real server process (SecantusDB, or the mongod of
+NOSQL_ADVISOR_TEST_URI): listing, counting, $sample, filters, metadata, read-only access."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+pytestmark = pytest.mark.live
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def with_db(uri: str, database: str) -> str:
+    """The URI naming a database in its path (what a user restricted to one database passes)."""
+    base, _, query = uri.partition("?")
+    return base.rstrip("/") + "/" + database + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="module")
+def shop(mongo_uri):
+    client = MongoClient(mongo_uri)
+    name = f"live_{uuid.uuid4().hex[:8]}"
+    database = client[name]
+    database.orders.insert_many([{"n": i, "items": [{"sku": f"s{i}"}] * (i % 4)} for i in range(3000)])
+    database.orders.create_index([("n", 1), ("items.sku", 1)], name="n_sku")
+    database.create_collection("users", validator={"$jsonSchema": {"required": ["email"]}},
+                               validationAction="warn")
+    database.users.insert_many([{"email": f"u{i}@example.com"} for i in range(50)])
+    database.command("profile", 2)
+    database.orders.find_one({"n": 1})  # the profiler writes system.profile
+    database.command("profile", 0)
+    yield name
+    client.drop_database(name)
+    client.close()
+
+
+def shapes(done: subprocess.CompletedProcess) -> dict:
+    assert done.returncode == 0, done.stderr
+    return {s["namespace"]: s for s in json.loads(done.stdout)}
+
+
+def test_every_collection_is_listed_counted_and_sampled(mongo_uri, shop, tmp_path):
+    found = shapes(run("shape", mongo_uri, "--db", shop, "--json", "-q", cwd=tmp_path))
+    assert sorted(found) == [f"{shop}.orders", f"{shop}.users"]  # system.profile skipped
+    orders = found[f"{shop}.orders"]
+    assert orders["documents_estimated"] == 3000
+    assert orders["sampled"] == 1000  # the default $sample size
+    users = found[f"{shop}.users"]
+    assert users["sampled"] == 50  # a smaller collection is read whole
+
+
+def test_sample_size_and_collection_filter(mongo_uri, shop, tmp_path):
+    found = shapes(run("shape", mongo_uri, "--db", shop, "-c", "ord*", "-n", "200", "--json", "-q", cwd=tmp_path))
+    assert list(found) == [f"{shop}.orders"]
+    assert found[f"{shop}.orders"]["sampled"] == 200
+    whole = shapes(run("shape", mongo_uri, "--db", shop, "-c", "orders", "-n", "5000", "--json", "-q", cwd=tmp_path))
+    assert whole[f"{shop}.orders"]["sampled"] == 3000
+
+
+def test_report_holds_indexes_and_the_declared_validator(mongo_uri, shop, tmp_path):
+    done = run("scan", mongo_uri, "--db", shop, "--out", "out", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    collections = {c["namespace"]: c for c in report["collections"]}
+    orders = collections[f"{shop}.orders"]
+    assert {i["name"] for i in orders["indexes"]} == {"_id_", "n_sku"}
+    declared = collections[f"{shop}.users"]["validator"]["declared"]
+    assert declared["$jsonSchema"] == {"required": ["email"]} and declared["validationAction"] == "warn"
+    assert report["sources"][0]["kind"] == "live"
+    assert {f["rule"] for f in report["findings"] if f["namespace"] == f"{shop}.users"} == {"DM502"}
+
+
+def test_unknown_database_is_exit_2_in_one_line(mongo_uri, tmp_path):
+    done = run("shape", mongo_uri, "--db", "no_such_db_here", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no database matches no_such_db_here" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(bool(os.environ.get("NOSQL_ADVISOR_TEST_URI")),
+                    reason="starts its own SecantusDB with --auth; runs only without NOSQL_ADVISOR_TEST_URI")
+def test_a_read_only_user_can_scan_and_bad_credentials_exit_3(tmp_path):
+    from nosql_advisor.demo.server import start_secantus
+
+    storage = tmp_path / "server"
+    with start_secantus(storage=storage) as server:
+        with MongoClient(server.uri) as client:
+            client.admin.command("createUser", "root", pwd="rootpw", roles=[{"role": "root", "db": "admin"}])
+            client.app.command("createUser", "reader", pwd="readPw-9", roles=[{"role": "read", "db": "app"}])
+            client.app.things.insert_many([{"a": i} for i in range(20)])
+    with start_secantus(storage=storage, auth=True) as server:
+        reader = with_db(server.uri.replace("mongodb://", "mongodb://reader:readPw-9@"), "app") + "?authSource=app"
+        found = shapes(run("shape", reader, "--json", "-q", cwd=tmp_path))
+        assert found["app.things"]["sampled"] == 20  # only read commands were needed
+        wrong = reader.replace("readPw-9", "WrongPw-7")
+        done = run("shape", wrong, cwd=tmp_path)
+        assert done.returncode == 3
+        assert "WrongPw-7" not in done.stderr + done.stdout
+        assert "reader:***@" in done.stderr
