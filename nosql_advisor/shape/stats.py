@@ -12,6 +12,7 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Iterable
+from operator import attrgetter
 
 from bson import Decimal128, ObjectId
 
@@ -79,18 +80,37 @@ class Histogram:
         }
 
 
+HASH_SPACE = 2**32
+
+
+OBJECTID_BYTES = attrgetter("_ObjectId__id")  # the 12 bytes, without ObjectId.binary's Python call
+
+
 def stable_hash(value: object) -> int:
-    """A 64-bit hash that is the same in every process (Python's hash() of str is salted)."""
+    """A 32-bit hash that is the same in every process (Python's hash() of str is salted).
+
+    32 bits are plenty for a k-minimum-values estimate: collisions only matter near 2**32
+    distinct values, far past any sample."""
     kind = type(value)
     if kind is str:
-        data = value.encode("utf-8", "surrogatepass")
-    elif kind is ObjectId:
-        data = value.binary
-    elif kind is Decimal128:
-        data = value.bid
-    else:
-        data = f"{kind.__name__}:{value!r}".encode("utf-8", "surrogatepass")
-    return (zlib.crc32(data) << 32) | zlib.adler32(data)
+        return zlib.crc32(value.encode("utf-8", "surrogatepass"))
+    if kind is ObjectId:
+        return zlib.crc32(OBJECTID_BYTES(value))
+    return zlib.crc32(repr(value).encode())
+
+
+def stable_hashes(values: set) -> Iterable[int]:
+    """`stable_hash` of each value; for a set of only strings or only ObjectIds (the usual
+    high-cardinality fields) the loop runs in C, through map."""
+    first = next(iter(values))
+    try:
+        if type(first) is str:
+            return list(map(zlib.crc32, map(str.encode, values)))
+        if type(first) is ObjectId:
+            return list(map(zlib.crc32, map(OBJECTID_BYTES, values)))
+    except (TypeError, AttributeError, UnicodeEncodeError):
+        pass  # mixed types, or a lone surrogate: the general path gives the same hashes
+    return list(map(stable_hash, values))
 
 
 class DistinctSketch:
@@ -108,23 +128,27 @@ class DistinctSketch:
         self.minimums: list[int] = []  # sorted k smallest hashes once past exact
         self.seen = 0  # values added: no estimate may exceed it
 
-    def add_many(self, values: list) -> None:
-        self.seen += len(values)
+    def add_many(self, values: list, seen: int | None = None) -> None:
+        """Add a chunk of values (`seen`: how many they stand for, when already deduplicated)."""
+        self.seen += len(values) if seen is None else seen
         unique = _hashable_set(values)
         if self.exact is not None:
             self.exact |= unique
             if len(self.exact) <= self.k:
                 return
             unique, self.exact = self.exact, None
+        hashes = stable_hashes(unique) if unique else []
+        if len(self.minimums) == self.k:  # only hashes under the k-th smallest can enter
+            hashes = filter(self.minimums[-1].__gt__, hashes)
         merged = set(self.minimums)
-        merged.update(map(stable_hash, unique))
+        merged.update(hashes)
         self.minimums = heapq.nsmallest(self.k, merged)
 
     def estimate(self) -> int:
         if self.exact is not None:
             return len(self.exact)
         kth = self.minimums[-1]
-        return min(self.seen, round((self.k - 1) * 2**64 / (kth + 1)))
+        return min(self.seen, round((self.k - 1) * HASH_SPACE / (kth + 1)))
 
 
 def _hashable_set(values: Iterable[object]) -> set:
