@@ -111,8 +111,9 @@ SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "lo
 
 def findings_table(findings: list) -> Table:
     table = Table(title="findings", title_justify="left", header_style="bold")
-    for column in ("rule", "severity", "namespace", "path", "what"):
-        table.add_column(column)
+    for column in ("rule", "severity", "namespace", "path"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what", overflow="fold", ratio=1)
     for finding in findings:
         table.add_row(finding.rule, Text(finding.severity, style=SEVERITY_STYLE.get(finding.severity, "")),
                       finding.namespace, finding.path or "", finding.message)

@@ -32,32 +32,30 @@ def _write_manifest(demo: Demo, out_dir: Path) -> None:
     (out_dir / "manifest.json").write_text(json.dumps(demo.manifest(), indent=2) + "\n", encoding="utf-8")
 
 
-def write_dump(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
-    """mongodump layout: OUT/shop/<coll>.bson[.gz] and <coll>.metadata.json, plus OUT/manifest.json."""
+def _write_collections(demo: Demo, out_dir: Path, suffix: str, gzip: bool, encode) -> Path:
     folder = Path(out_dir) / demo.database
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = ".bson.gz" if gzip else ".bson"
     for collection in demo.collections:
-        with _open(folder / f"{collection.name}{suffix}", gzip) as handle:
+        with _open(folder / f"{collection.name}{suffix}{'.gz' if gzip else ''}", gzip) as handle:
             for document in collection.documents:
-                handle.write(bson.encode(document))
+                handle.write(encode(document))
+    _write_manifest(demo, Path(out_dir))
+    return folder
+
+
+def write_dump(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
+    """mongodump layout: OUT/shop/<coll>.bson[.gz] and <coll>.metadata.json, plus OUT/manifest.json."""
+    folder = _write_collections(demo, out_dir, ".bson", gzip, bson.encode)
+    for collection in demo.collections:
         metadata = json_util.dumps(_metadata(collection), json_options=CANONICAL)
         (folder / f"{collection.name}.metadata.json").write_text(metadata, encoding="utf-8")
-    _write_manifest(demo, Path(out_dir))
     return folder
 
 
 def write_export(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
     """mongoexport layout: OUT/shop/<coll>.json[.gz], canonical Extended JSON, one per line."""
-    folder = Path(out_dir) / demo.database
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = ".json.gz" if gzip else ".json"
-    for collection in demo.collections:
-        with _open(folder / f"{collection.name}{suffix}", gzip) as handle:
-            for document in collection.documents:
-                handle.write(json_util.dumps(document, json_options=CANONICAL).encode("utf-8") + b"\n")
-    _write_manifest(demo, Path(out_dir))
-    return folder
+    return _write_collections(demo, out_dir, ".json", gzip,
+                              lambda document: json_util.dumps(document, json_options=CANONICAL).encode() + b"\n")
 
 
 def load_live(demo: Demo, uri: str, drop: bool = True) -> None:
