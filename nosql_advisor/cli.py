@@ -16,6 +16,7 @@ from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
 from nosql_advisor.progress import STDERR, Reporter
 from nosql_advisor.advise import Advice, advise
 from nosql_advisor.apply import apply_validators
+from nosql_advisor.parallel import default_workers
 from nosql_advisor.render_text import findings_table, print_drift, print_shapes, summary_table
 from nosql_advisor.report.validators_out import write_validators
 from nosql_advisor.report.write import write_report
@@ -66,6 +67,9 @@ MaxPaths = Annotated[int, typer.Option(
     "--max-paths", min=1, help="Cap on distinct field paths per collection, so data used as keys "
                                "cannot exhaust memory; past it the shape says what was left out.")]
 Concurrency = Annotated[int, typer.Option(min=1, help="Live: collections sampled at once.")]
+Workers = Annotated[Optional[int], typer.Option(
+    min=1, help="Files: processes that decode and infer one large file (8 MB and up) read whole. "
+                "Default: the number of cores, at most 4. `--workers 1` keeps to one core.")]
 MaxTime = Annotated[int, typer.Option(
     "--max-time-ms", min=1, help="Live: maxTimeMS sent with every operation.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no notes on stderr.")]
@@ -87,12 +91,13 @@ def default_schemas(schemas: Path | None) -> Path | None:
 
 def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms,
                  schemas: Path | None = None, keep_going: bool = False,
-                 declared_schemas: bool = True, enum_limit: int = 0) -> tuple[ScanOptions, list[Problem]]:
+                 declared_schemas: bool = True, enum_limit: int = 0,
+                 workers: int | None = None) -> tuple[ScanOptions, list[Problem]]:
     selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
     folder = default_schemas(schemas) if declared_schemas else None
     declared, problems = load_declared(folder, keep_going)
     live = LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency)
-    return ScanOptions(selection, max_paths, live, declared, enum_limit), problems
+    return ScanOptions(selection, max_paths, live, declared, enum_limit, workers or default_workers()), problems
 
 
 def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
@@ -136,6 +141,7 @@ def shape(
     seed: Seed = 0,
     max_paths: MaxPaths = DEFAULT_MAX_PATHS,
     concurrency: Concurrency = 4,
+    workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     quiet: Quiet = False,
 ) -> None:
@@ -149,7 +155,7 @@ def shape(
       nosql-advisor shape mongodb://localhost:27017 --db shop -c orders -n 5000 --json
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           declared_schemas=False)
+                           declared_schemas=False, workers=workers)
     landscape = run_scan(sources, options, quiet)
     shapes = [c.shape for c in landscape.collections]
     if json_output:
@@ -171,6 +177,7 @@ def scan(
     seed: Seed = 0,
     max_paths: MaxPaths = DEFAULT_MAX_PATHS,
     concurrency: Concurrency = 4,
+    workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     schemas: Schemas = None,
     keep_going: KeepGoing = False,
@@ -185,7 +192,7 @@ def scan(
       nosql-advisor scan mongodb://replica.example:27017/?replicaSet=rs0 --db shop --out report/
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           schemas, keep_going)
+                           schemas, keep_going, workers=workers)
     landscape = run_scan(sources, options, quiet)
     advice = advise(landscape)
     write_report(out, landscape, advice)
@@ -215,6 +222,7 @@ def diff(
     seed: Seed = 0,
     max_paths: MaxPaths = DEFAULT_MAX_PATHS,
     concurrency: Concurrency = 4,
+    workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     keep_going: KeepGoing = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
@@ -229,7 +237,7 @@ def diff(
       nosql-advisor diff dump/ --schemas schemas/
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           schemas, keep_going)
+                           schemas, keep_going, workers=workers)
     landscape = run_scan(sources, options, quiet)
     advice = advise(landscape)
     if json_output:
@@ -269,6 +277,7 @@ def validators(
     seed: Seed = 0,
     max_paths: MaxPaths = DEFAULT_MAX_PATHS,
     concurrency: Concurrency = 4,
+    workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     quiet: Quiet = False,
 ) -> None:
@@ -283,7 +292,7 @@ def validators(
       nosql-advisor validators mongodb://localhost:27017 --db shop --out v/ --apply
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms, schemas,
-                           enum_limit=enum)
+                           enum_limit=enum, workers=workers)
     landscape = run_scan(sources, options, quiet)
     generate = GenerateOptions(required_threshold=required_threshold, max_items=max_items, enums=enum > 0)
     advice = advise(landscape, generate)

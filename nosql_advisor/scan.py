@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem
+from nosql_advisor.parallel import PARALLEL_MIN_BYTES, infer_in_workers
 from nosql_advisor.progress import Reporter
 from nosql_advisor.schema.load import DeclaredSchema, declared_from_options
 from nosql_advisor.schema.validate import ValidationResult, ValidationTally
@@ -31,6 +32,7 @@ class ScanOptions:
     live: live.LiveOptions = live.LiveOptions()
     schemas: dict[str, DeclaredSchema] = field(default_factory=dict)  # from --schemas, by namespace
     enum_limit: int = 0  # keep values of string fields with at most this many (validators --enum)
+    workers: int = 1  # processes that decode and infer one large file (parallel.py)
 
 
 @dataclass
@@ -150,10 +152,23 @@ def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Report
     one_pass = _Pass(info, options)
     task = reporter.task(f"reading {path.name}", path.stat().st_size)
     with paused_gc():
-        for document, size in read_file_documents(path, info, options.selection, task.advance):
-            one_pass.add(document, size)
+        if _in_parallel(path, options):
+            read_records, decode_record = READERS[kind]
+            records = _counting(read_records(path, info.problems, task.advance), info)
+            one_pass.builder, one_pass.tally = infer_in_workers(
+                records, decode_record, path, namespace, options.max_paths, options.enum_limit,
+                one_pass.declared, options.workers, info.problems)
+        else:
+            for document, size in read_file_documents(path, info, options.selection, task.advance):
+                one_pass.add(document, size)
     task.finish()
     return one_pass.finish()
+
+
+def _in_parallel(path: Path, options: ScanOptions) -> bool:
+    """Several processes for a large file read whole (a sample is cheap enough in one)."""
+    return (options.workers > 1 and options.selection.sample_size is None
+            and path.stat().st_size >= PARALLEL_MIN_BYTES)
 
 
 @contextmanager

@@ -77,23 +77,38 @@ def run_floor(path: Path) -> int:
         return sum(1 for _ in bson.decode_file_iter(handle))
 
 
-def run_ours(path: Path) -> int:
+def run_ours(path: Path, workers: int) -> int:
     from nosql_advisor.scan import ScanOptions, scan_sources
 
-    landscape = scan_sources([str(path)], ScanOptions())
+    landscape = scan_sources([str(path)], ScanOptions(workers=workers))
     return landscape.collections[0].shape.sampled
 
 
-CHILD = {"floor": run_floor, "ours": run_ours}
+def run_ours_default(path: Path) -> int:
+    from nosql_advisor.parallel import default_workers
+
+    return run_ours(path, default_workers())  # what the CLI does
+
+
+CHILD = {"floor": run_floor, "ours": run_ours_default, "ours-1": lambda path: run_ours(path, 1)}
 
 
 def child(name: str, path: str) -> None:
     import bson  # noqa: F401 - imports happen before the clock starts, as in a long-lived process
     import nosql_advisor.scan  # noqa: F401
 
+    import resource
+
     start = time.perf_counter()
     docs = CHILD[name](Path(path))
-    print(json.dumps({"docs": docs, "seconds": time.perf_counter() - start}))
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest worker
+    from nosql_advisor.parallel import default_workers
+
+    count = default_workers() if name == "ours" else 0
+    # all processes at their peaks at once: an upper bound of the memory the run needs
+    print(json.dumps({"docs": docs, "seconds": seconds, "rss_all_mb": (own + count * workers) / 1024}))
 
 
 def measure(command: list[str], cwd: Path | None = None) -> dict:
@@ -104,7 +119,7 @@ def measure(command: list[str], cwd: Path | None = None) -> dict:
     if status != 0:
         return {"error": (err.strip().splitlines() or ["failed"])[-1]}
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["peak_rss_mb"] = max(usage.ru_maxrss / 1024, result.pop("rss_all_mb", 0))
     return result
 
 
@@ -131,6 +146,8 @@ def contenders(work: Path, bson_path: Path, json_path: Path) -> list[tuple[str, 
         ("floor: bson.decode_file_iter", "bson", me + ["floor", str(bson_path)], None),
         ("nosql-advisor", "bson", me + ["ours", str(bson_path)], None),
         ("nosql-advisor", "ndjson", me + ["ours", str(json_path)], None),
+        ("nosql-advisor --workers 1", "bson", me + ["ours-1", str(bson_path)], None),
+        ("nosql-advisor --workers 1", "ndjson", me + ["ours-1", str(json_path)], None),
     ]
     folder, why = node_ready(work)
     for store in ("true", "false"):
@@ -162,7 +179,9 @@ def print_table(results, docs: int) -> None:
     rate = {(n, f): r["docs"] / r["seconds"] for n, f, r in results if "error" not in r}
     peer = {f: v for (n, f), v in rate.items() if n == "mongodb-schema 12.7.0"}
     floor = rate.get(("floor: bson.decode_file_iter", "bson"))
-    print(f"\nshape inference, {docs:,} orders documents, {datetime.date.today()}, {os.cpu_count()} cores\n")
+    print(f"\nshape inference, {docs:,} orders documents, {datetime.date.today()}, {os.cpu_count()} cores")
+    print("nosql-advisor uses one process per core (up to 4) on large files, as the CLI does; peak MB is then")
+    print("the sum over its processes; '--workers 1' is the same code on one core; mongodb-schema is single-threaded\n")
     print(f"{'contender':40} {'input':7} {'docs':>9} {'seconds':>8} {'docs/s':>9} {'peak MB':>8} {'vs peer':>8} {'vs floor':>8}")
     for name, fmt, result in results:
         if "error" in result:

@@ -69,6 +69,21 @@ class ValidationTally:
         else:
             rule.count += 1
 
+    def __getstate__(self) -> dict:
+        """Counts only: a worker sends its tally back without the (unpicklable) validator."""
+        return {**self.__dict__, "validator": None}
+
+    def merge(self, other: ValidationTally) -> None:
+        """Fold in a tally of another part of the same collection (a worker process)."""
+        self.checked += other.checked
+        self.failed += other.failed
+        for key, rule in other.rules.items():
+            mine = self.rules.get(key)
+            if mine is None:
+                self.rules[key] = rule
+            else:
+                mine.count += rule.count
+
     def result(self) -> ValidationResult:
         ranked = sorted(self.rules.values(), key=lambda r: (-r.count, r.path, r.keyword))
         return ValidationResult(self.origin, self.checked, self.failed, ranked[:TOP_RULES])

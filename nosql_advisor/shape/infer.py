@@ -87,6 +87,32 @@ class ShapeBuilder:
         if self.pending >= FLUSH_EVERY:
             self._flush()
 
+    def flush(self) -> None:
+        """Turn the pending chunk into statistics (before pickling a builder to merge it)."""
+        self._flush()
+
+    def merge(self, other: ShapeBuilder) -> None:
+        """Fold in a builder that read another part of the same collection (a worker process)."""
+        self._flush()
+        other._flush()
+        self.size_histogram.merge(other.size_histogram)
+        self.too_deep += other.too_deep
+        self.dropped += other.dropped
+        self.dropped_at.update(other.dropped_at)
+        self._merge_children(self.root, other.root)
+
+    def _merge_children(self, mine: _Node, theirs: _Node) -> None:
+        _merge_node(mine, theirs)
+        for key, child in theirs.children.items():
+            target = mine.children.get(key)
+            if target is None:
+                target = self._add_child(mine, key, child.depth)
+                if target is None:
+                    self.dropped += child.count - 1  # _add_child counted one
+                    self.dropped_at[mine.path] += child.count - 1
+                    continue
+            self._merge_children(target, child)
+
     def finish(self, documents_estimated: int | None = None) -> CollectionShape:
         self._flush()
         fields = [_field_shape(node, parent, self.enum_limit) for node, parent in self._pairs()]
@@ -176,6 +202,27 @@ class ShapeBuilder:
         for node in self.nodes:
             if node.values or node.arrays:
                 _flush_node(node)
+
+
+def _merge_node(mine: _Node, theirs: _Node) -> None:
+    mine.objects += theirs.objects
+    mine.count += theirs.count
+    mine.types.update(theirs.types)
+    mine.array_count += theirs.array_count
+    mine.lengths.merge(theirs.lengths)
+    mine.element_types.update(theirs.element_types)
+    mine.nesting = max(mine.nesting, theirs.nesting)
+    mine.strings.merge(theirs.strings)
+    mine.distinct.merge(theirs.distinct)
+    for low, high, value_low, value_high in (("number_min", "number_max", theirs.number_min, theirs.number_max),
+                                             ("date_min", "date_max", theirs.date_min, theirs.date_max),
+                                             ("oid_min", "oid_max", theirs.oid_min, theirs.oid_max)):
+        if value_low is not None:
+            current_low, current_high = getattr(mine, low), getattr(mine, high)
+            setattr(mine, low, value_low if current_low is None else min(current_low, value_low))
+            setattr(mine, high, value_high if current_high is None else max(current_high, value_high))
+    for name, (first, last) in theirs.type_times.items():
+        _widen(mine.type_times, name, first, last)
 
 
 def _flush_node(node: _Node) -> None:

@@ -57,6 +57,16 @@ class Histogram:
         else:
             self.counts.update(map(_bucket, values))
 
+    def merge(self, other: Histogram) -> None:
+        """Add another histogram's values (a worker's share of the same stream)."""
+        if not other.n:
+            return
+        self.counts.update(other.counts)
+        self.n += other.n
+        self.total += other.total
+        self.min = other.min if self.min is None else min(self.min, other.min)
+        self.max = other.max if self.max is None else max(self.max, other.max)
+
     def percentile(self, p: float) -> int:
         """Nearest-rank percentile (p in 0..100): the smallest value with >= p % at or below it."""
         rank = max(1, math.ceil(p / 100 * self.n))
@@ -99,17 +109,20 @@ def stable_hash(value: object) -> int:
     return zlib.crc32(repr(value).encode())
 
 
-def stable_hashes(values: set) -> Iterable[int]:
-    """`stable_hash` of each value; for a set of only strings or only ObjectIds (the usual
-    high-cardinality fields) the loop runs in C, through map."""
-    first = next(iter(values))
-    try:
-        if type(first) is str:
-            return list(map(zlib.crc32, map(str.encode, values)))
-        if type(first) is ObjectId:
-            return list(map(zlib.crc32, map(OBJECTID_BYTES, values)))
-    except (TypeError, AttributeError, UnicodeEncodeError):
-        pass  # mixed types, or a lone surrogate: the general path gives the same hashes
+def stable_hashes(values: set) -> list[int]:
+    """`stable_hash` of each value. When the values share one type (the usual case) the loop
+    runs in C, through map; the results are the same as value by value."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        try:
+            if kind is str:
+                return list(map(zlib.crc32, map(str.encode, values)))
+            if kind is ObjectId:
+                return list(map(zlib.crc32, map(OBJECTID_BYTES, values)))
+            return list(map(zlib.crc32, map(str.encode, map(repr, values))))
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the value-by-value path encodes it
     return list(map(stable_hash, values))
 
 
@@ -137,12 +150,26 @@ class DistinctSketch:
             if len(self.exact) <= self.k:
                 return
             unique, self.exact = self.exact, None
-        hashes = stable_hashes(unique) if unique else []
+        self._add_hashes(stable_hashes(unique) if unique else [])
+
+    def _add_hashes(self, hashes) -> None:
         if len(self.minimums) == self.k:  # only hashes under the k-th smallest can enter
             hashes = filter(self.minimums[-1].__gt__, hashes)
         merged = set(self.minimums)
         merged.update(hashes)
         self.minimums = heapq.nsmallest(self.k, merged)
+
+    def merge(self, other: DistinctSketch) -> None:
+        """Combine with a sketch of another part of the same stream: the result is the sketch
+        the whole stream would have given (unions and k-smallest hashes do not depend on order)."""
+        if other.exact is not None:
+            self.add_many(list(other.exact), seen=other.seen)
+            return
+        self.seen += other.seen
+        if self.exact is not None:
+            own, self.exact = self.exact, None
+            self._add_hashes(stable_hashes(own) if own else [])
+        self._add_hashes(other.minimums)
 
     def estimate(self) -> int:
         if self.exact is not None:

@@ -1,0 +1,101 @@
+"""Reading one large file with several processes: decoding and inference spread over cores.
+
+The main process only reads raw records (BSON bytes, NDJSON lines) and deals them in batches
+to worker processes; each worker decodes, infers and validates its batches with its own
+ShapeBuilder and ValidationTally, and the main process merges them at the end. Every
+accumulator merges exactly (counts, histograms, k-smallest hashes), so the shape is the one a
+single process gives; batches go to workers in a fixed rotation, so runs repeat.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import resource
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+
+from nosql_advisor.errors import AdvisorError, Problem
+from nosql_advisor.schema.load import DeclaredSchema
+from nosql_advisor.schema.validate import ValidationTally
+from nosql_advisor.shape import ShapeBuilder
+
+BATCH = 2000
+PARALLEL_MIN_BYTES = 8 << 20  # below this, starting processes costs more than it saves
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def infer_in_workers(records: Iterator, decode: Callable, path: Path, namespace: str, max_paths: int,
+                     enum_limit: int, declared: DeclaredSchema | None, workers: int,
+                     problems: list[Problem]) -> tuple[ShapeBuilder, ValidationTally | None]:
+    """Deal `records` to `workers` processes; returns the merged builder and tally."""
+    context = _context()
+    inboxes = [context.Queue(maxsize=4) for _ in range(workers)]
+    results = context.Queue()
+    processes = [context.Process(target=_work, daemon=True,
+                                 args=(index, inboxes[index], results, decode, path, namespace,
+                                       max_paths, enum_limit, declared))
+                 for index in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        for number, batch in enumerate(iter(lambda: list(islice(records, BATCH)), [])):
+            inboxes[number % workers].put((number, batch))
+        for inbox in inboxes:
+            inbox.put(None)
+        parts = sorted(_collect(results, processes), key=lambda part: part[0])
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    builder, tally = parts[0][1], parts[0][2]
+    for _, other_builder, other_tally, _, _ in parts[1:]:
+        builder.merge(other_builder)
+        if tally is not None:
+            tally.merge(other_tally)
+    found = sorted((p for part in parts for p in part[3]), key=lambda item: item[0])
+    problems.extend(problem for _, problem in found)
+    return builder, tally
+
+
+def _collect(results, processes) -> list:
+    parts = []
+    while len(parts) < len(processes):
+        try:
+            parts.append(results.get(timeout=1))
+        except queue.Empty:
+            if all(p.exitcode is not None for p in processes):  # all gone, a result missing
+                codes = sorted({p.exitcode for p in processes})
+                raise AdvisorError(f"internal error: a reader process ended without its result "
+                                   f"(exit codes {codes})") from None
+    return parts
+
+
+def _work(index, inbox, results, decode, path, namespace, max_paths, enum_limit, declared) -> None:
+    builder = ShapeBuilder(namespace, max_paths, enum_limit)
+    tally = ValidationTally(declared) if declared is not None and declared.schema is not None else None
+    found: list = []
+    while (item := inbox.get()) is not None:
+        number, batch = item
+        problems: list[Problem] = []
+        for record in batch:
+            document = decode(record, path, problems)
+            if document is not None:
+                builder.add(*document)
+                if tally is not None:
+                    tally.add(document[0])
+        found.extend(((number, order), problem) for order, problem in enumerate(problems))
+    builder.flush()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    results.put((index, builder, tally, found, peak))

@@ -1,0 +1,57 @@
+"""Several reader processes give exactly the shape, validation and problems of one."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import random
+
+import bson
+from bson import Decimal128, ObjectId, json_util
+
+from nosql_advisor.parallel import PARALLEL_MIN_BYTES
+from nosql_advisor.scan import ScanOptions, _in_parallel, scan_sources
+from nosql_advisor.schema.load import DeclaredSchema
+
+
+def orders(count: int) -> list[dict]:
+    rng = random.Random(5)
+    start = datetime.datetime(2024, 1, 1)
+    return [{"_id": ObjectId.from_datetime(start + datetime.timedelta(minutes=i)),
+             "status": rng.choice(["new", "paid", 3]),
+             "email": f"user{rng.randint(1, 3000)}@example.com",
+             "price": Decimal128(f"{rng.randint(1, 9999) / 100:.2f}"),
+             "items": [{"sku": f"S{rng.randint(1, 50000)}", "qty": rng.randint(1, 4)} for _ in range(rng.randint(0, 6))],
+             "note": "n" * rng.randint(0, 900)} for i in range(count)]
+
+
+def test_large_files_read_in_several_processes_give_the_same_report(tmp_path):
+    documents = orders(16_000)
+    dump = tmp_path / "shop" / "orders.bson"
+    dump.parent.mkdir()
+    data = b"".join(bson.encode(d) for d in documents)
+    dump.write_bytes(data + b"\x05\x00")  # a truncated tail: a problem both ways
+    assert dump.stat().st_size >= PARALLEL_MIN_BYTES
+    schema = {"properties": {"status": {"bsonType": "string"}}}
+    declared = {"shop.orders": DeclaredSchema("shop.orders", schema, "test")}
+    one = scan_sources([str(dump)], ScanOptions(workers=1, schemas=declared))
+    many = scan_sources([str(dump)], ScanOptions(workers=3, schemas=declared))
+    assert _in_parallel(dump, ScanOptions(workers=3))
+    assert json.dumps(one.collections[0].shape.to_dict()) == json.dumps(many.collections[0].shape.to_dict())
+    assert one.collections[0].validation == many.collections[0].validation
+    assert one.collections[0].validation.failed > 0
+    assert [str(p) for p in one.problems] == [str(p) for p in many.problems] != []
+
+
+def test_ndjson_in_several_processes_matches_one(tmp_path):
+    export = tmp_path / "shop" / "orders.json"
+    export.parent.mkdir()
+    lines = [json_util.dumps(d, json_options=json_util.CANONICAL_JSON_OPTIONS) for d in orders(12_000)]
+    lines.insert(100, '{"broken": ')
+    export.write_text("\n".join(lines) + "\n")
+    assert export.stat().st_size >= PARALLEL_MIN_BYTES
+    one = scan_sources([str(export)], ScanOptions(workers=1))
+    many = scan_sources([str(export)], ScanOptions(workers=2))
+    assert one.collections[0].shape.to_dict() == many.collections[0].shape.to_dict()
+    assert [str(p) for p in many.problems] == [str(p) for p in one.problems]
+    assert many.problems[0].where.endswith("orders.json:101")
