@@ -17,7 +17,7 @@ from nosql_advisor.progress import STDERR, Reporter
 from nosql_advisor.advise import Advice, advise
 from nosql_advisor.apply import apply_validators
 from nosql_advisor.parallel import default_workers
-from nosql_advisor.render_text import findings_table, print_drift, print_shapes, summary_table
+from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, summary_table
 from nosql_advisor.report.validators_out import write_validators
 from nosql_advisor.report.write import write_report
 from nosql_advisor.schema.generate import GenerateOptions
@@ -205,7 +205,7 @@ def print_summary(landscape: Landscape, advice: Advice, out: Path) -> None:
     console = Console()
     console.print(summary_table([c.shape for c in landscape.collections]))
     if advice.findings:
-        console.print(findings_table(advice.findings))
+        console.print(findings_summary(advice.findings))
     documents = sum(c.shape.sampled for c in landscape.collections)
     console.print(f"{len(landscape.collections)} collections, {documents:,} documents read, "
                   f"{len(advice.findings)} findings")

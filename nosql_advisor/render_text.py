@@ -145,3 +145,19 @@ def print_drift(landscape, advice, console: Console) -> None:
         console.print(findings_table(advice.findings))
     else:
         console.print("no drift found")
+
+
+def findings_summary(findings: list, limit: int = 15) -> Table:
+    """The end-of-scan view: most severe first, one line each; messages are in the report."""
+    rank = {name: i for i, name in enumerate(("critical", "high", "medium", "low", "info"))}
+    ordered = sorted(findings, key=lambda f: (rank.get(f.severity, 9), f.namespace, f.rule, f.path or ""))
+    counts = ", ".join(f"{sum(f.severity == s for f in findings)} {s}" for s in rank if any(f.severity == s for f in findings))
+    table = Table(title=f"findings: {counts}", title_justify="left", header_style="bold")
+    for column in ("severity", "rule", "namespace", "path"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for finding in ordered[:limit]:
+        table.add_row(Text(finding.severity, style=SEVERITY_STYLE.get(finding.severity, "")), finding.rule,
+                      finding.namespace, finding.path or "")
+    if len(ordered) > limit:
+        table.caption = f"{len(ordered) - limit} more in report.json"
+    return table
