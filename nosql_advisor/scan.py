@@ -231,17 +231,38 @@ def scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[Collect
 async def _scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
     client = live.open_client(uri, options.live)
     try:
-        infos = await live.list_collections(client, uri, options.selection, options.live)
-        limit = asyncio.Semaphore(options.live.concurrency)
-        size = options.selection.sample_size or live.DEFAULT_SAMPLE_SIZE
-
-        async def one(info: CollectionInfo) -> Collection:
-            async with limit:
-                return await _sample_collection(client, uri, info, size, options, reporter)
-
-        return list(await asyncio.gather(*(one(info) for info in infos)))
+        return await _scan_client(client, uri, options, reporter)
     finally:
         await client.close()
+
+
+async def scan_client(client, options: ScanOptions, reporter: Reporter | None = None,
+                      location: str = "client") -> Landscape:
+    """Scan through an async client the caller already holds: PyMongo's AsyncMongoClient, or a
+    Motor client (Motor reached end of life in May 2026; its API is close enough). The client's
+    own read preference and timeouts apply; `location` names it in messages and the report."""
+    landscape = Landscape()
+    try:
+        found = await _scan_client(client, location, options, reporter or Reporter(enabled=False))
+    except AdvisorError as error:
+        landscape.problems.append(Problem(location, str(error).removeprefix(f"{location}: "), error.exit_code))
+        found = []
+    _add_source(landscape, location, found)
+    landscape.sources[-1]["kind"] = "live"
+    landscape.collections.sort(key=lambda c: c.info.namespace)
+    return landscape
+
+
+async def _scan_client(client, uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
+    infos = await live.list_collections(client, uri, options.selection, options.live)
+    limit = asyncio.Semaphore(options.live.concurrency)
+    size = options.selection.sample_size or live.DEFAULT_SAMPLE_SIZE
+
+    async def one(info: CollectionInfo) -> Collection:
+        async with limit:
+            return await _sample_collection(client, uri, info, size, options, reporter)
+
+    return list(await asyncio.gather(*(one(info) for info in infos)))
 
 
 async def _sample_collection(client, uri: str, info: CollectionInfo, size: int, options: ScanOptions,

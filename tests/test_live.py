@@ -110,3 +110,34 @@ def test_a_read_only_user_can_scan_and_bad_credentials_exit_3(tmp_path):
         assert done.returncode == 3
         assert "WrongPw-7" not in done.stderr + done.stdout
         assert "reader:***@" in done.stderr
+
+
+@pytest.mark.parametrize("driver", ["pymongo", "motor"])
+def test_a_library_caller_can_pass_its_own_async_client(mongo_uri, shop, driver):
+    import asyncio
+
+    from nosql_advisor.scan import ScanOptions, scan_client
+    from nosql_advisor.sources.base import Selection
+
+    async def scan():
+        if driver == "motor":
+            from motor.motor_asyncio import AsyncIOMotorClient
+
+            client = AsyncIOMotorClient(mongo_uri)
+        else:
+            from pymongo import AsyncMongoClient
+
+            client = AsyncMongoClient(mongo_uri)
+        try:
+            options = ScanOptions(selection=Selection(databases=(shop,), sample_size=100))
+            return await scan_client(client, options, location="app client")
+        finally:
+            result = client.close()
+            if asyncio.iscoroutine(result):
+                await result
+
+    landscape = asyncio.run(scan())
+    assert landscape.problems == []
+    assert [c.info.namespace for c in landscape.collections] == [f"{shop}.orders", f"{shop}.users"]
+    assert [c.shape.sampled for c in landscape.collections] == [100, 50]
+    assert landscape.sources == [{"location": "app client", "kind": "live", "collections": 2, "documents_read": 150}]

@@ -8,6 +8,7 @@ carries `maxTimeMS` so a slow server cannot hang the scan.
 
 from __future__ import annotations
 
+import inspect
 import re
 from fnmatch import fnmatchcase
 from collections.abc import AsyncIterator
@@ -37,6 +38,12 @@ class LiveOptions:
     max_time_ms: int = DEFAULT_MAX_TIME_MS
     server_selection_ms: int = 10_000
     concurrency: int = 4
+
+
+async def awaited(result):
+    """PyMongo's async API returns some cursors from coroutines (list_collections, aggregate);
+    Motor returns them directly. Accepting both lets a library caller pass a Motor client."""
+    return await result if inspect.isawaitable(result) else result
 
 
 def is_uri(spec: str) -> bool:
@@ -77,7 +84,7 @@ async def list_collections(client: AsyncMongoClient, uri: str, selection: Select
     found: list[CollectionInfo] = []
     for database in databases:
         async with guard(uri, database):
-            cursor = await client[database].list_collections(maxTimeMS=options.max_time_ms)
+            cursor = await awaited(client[database].list_collections(maxTimeMS=options.max_time_ms))
             entries = [entry async for entry in cursor]
         for entry in sorted(entries, key=lambda e: e["name"]):
             if entry.get("type", "collection") in COLLECTION_TYPES and selection.wants(database, entry["name"]):
@@ -124,7 +131,7 @@ async def sample_documents(client, info: CollectionInfo, size: int, options: Liv
     if info.estimated_count is not None and info.estimated_count <= size:
         cursor = collection.find({}, max_time_ms=options.max_time_ms, limit=size)
     else:
-        cursor = await collection.aggregate([{"$sample": {"size": size}}], maxTimeMS=options.max_time_ms)
+        cursor = await awaited(collection.aggregate([{"$sample": {"size": size}}], maxTimeMS=options.max_time_ms))
     async for raw in cursor:
         data = raw.raw
         yield bson.decode(data, CODEC_OPTIONS), len(data)
