@@ -62,17 +62,18 @@ SampleSize = Annotated[Optional[int], typer.Option(
     help="Documents per collection. Live: `$sample` of N (default 1000; the whole collection "
          "when smaller). Files: every document unless given, then a seeded uniform sample of N. "
          "Example: `-n 5000`", show_default=False)]
-Seed = Annotated[int, typer.Option(help="Seed of the file sample, so a sampled run can be repeated.")]
+Seed = Annotated[int, typer.Option(help="Seed of the file sample, so a sampled run can be repeated. Example: `-n 5000 --seed 7`")]
 MaxPaths = Annotated[int, typer.Option(
     "--max-paths", min=1, help="Cap on distinct field paths per collection, so data used as keys "
-                               "cannot exhaust memory; past it the shape says what was left out.")]
-Concurrency = Annotated[int, typer.Option(min=1, help="Live: collections sampled at once.")]
+                               "cannot exhaust memory; past it the shape says what was left out. "
+                               "Example: `--max-paths 20000`")]
+Concurrency = Annotated[int, typer.Option(min=1, help="Live: collections sampled at once. Example: `--concurrency 8`")]
 Workers = Annotated[Optional[int], typer.Option(
     min=1, help="Files: processes that decode and infer one large file (8 MB and up) read whole. "
-                "Default: the number of cores, at most 4. `--workers 1` keeps to one core.")]
+                "Default: the number of cores, at most 4. `--workers 1` keeps to one core. Example: `--workers 2`")]
 MaxTime = Annotated[int, typer.Option(
-    "--max-time-ms", min=1, help="Live: maxTimeMS sent with every operation.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no notes on stderr.")]
+    "--max-time-ms", min=1, help="Live: maxTimeMS sent with every operation. Example: `--max-time-ms 120000`")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, notes or summary; errors still go to stderr. Example: `-q`")]
 Schemas = Annotated[Optional[Path], typer.Option(
     "--schemas", help="Folder of declared schemas, `DIR/<db>/<collection>.json` (a $jsonSchema, "
                       "`{\"$jsonSchema\": ...}` or a whole validator document). Default: `schemas/` "
@@ -80,7 +81,7 @@ Schemas = Annotated[Optional[Path], typer.Option(
     show_default=False, file_okay=False)]
 KeepGoing = Annotated[bool, typer.Option(
     "--keep-going", help="A bad schema file becomes an error line (exit 2 at the end) and the "
-                         "other collections are still compared, instead of stopping at once.")]
+                         "other collections are still compared, instead of stopping at once. Example: `--keep-going`")]
 
 
 def default_schemas(schemas: Path | None) -> Path | None:
@@ -134,7 +135,8 @@ def exit_code(landscape: Landscape) -> int:
 def shape(
     sources: Sources,
     json_output: Annotated[bool, typer.Option("--json", help="Print the shapes as JSON (the "
-                                              "`collections` of report.json) instead of tables.")] = False,
+                                              "`collections` of report.json) instead of tables. Example: "
+                                              "`shape dump/ --json > shapes.json`")] = False,
     db: Databases = None,
     collection: Collections = None,
     sample_size: SampleSize = None,
@@ -225,7 +227,8 @@ def diff(
     workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     keep_going: KeepGoing = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON. Example: "
+                                              "`diff dump/ --json | jq '.[].rule'`")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Hold the declared schemas (the `--schemas` folder, and the validators the server or the
@@ -251,21 +254,22 @@ def diff(
 def validators(
     sources: Sources,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for `<db>.<coll>.json` (the "
-                                      "validator) and `<db>.<coll>.js` (mongosh collMod script).",
+                                      "validator) and `<db>.<coll>.js` (mongosh collMod script). "
+                                      "Example: `--out validators/`",
                                       file_okay=False, show_default=False)],
     required_threshold: Annotated[float, typer.Option(
         "--required-threshold", min=0.0, max=1.0,
         help="A field is `required` when present in at least this share of its parent's "
-             "occurrences. 1.0 keeps every sampled document valid.")] = 1.0,
+             "occurrences. 1.0 keeps every sampled document valid. Example: `--required-threshold 0.99`")] = 1.0,
     max_items: Annotated[bool, typer.Option(
         "--max-items", help="Add `maxItems` (the longest array seen) to arrays of at most 100 "
-                            "elements. A sample cannot prove a bound: review it.")] = False,
+                            "elements. A sample cannot prove a bound: review it. Example: `--max-items`")] = False,
     apply: Annotated[bool, typer.Option(
         "--apply", help="Run collMod with each validator on the live server (validationLevel "
                         "moderate, validationAction warn). Off by default: the only write this "
-                        "tool makes.")] = False,
+                        "tool makes. Example: `--apply --yes`")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="With --apply: do not ask (needed when "
-                                      "stdin is not a terminal).")] = False,
+                                      "stdin is not a terminal). Example: `--apply --yes` in a CI job")] = False,
     enum: Annotated[int, typer.Option(
         "--enum", min=0, help="Add `enum` to string fields with at most N distinct values in the "
                               "sample (0: never). The values are then written to the validator "
@@ -334,18 +338,19 @@ class DemoFormat(str, Enum):
     export = "export"
 
 
-Scale = Annotated[float, typer.Option(min=0.001, help="Size factor: 1.0 is about 30k documents.")]
-DemoSeed = Annotated[int, typer.Option(help="Same seed and scale, same database, byte for byte.")]
+Scale = Annotated[float, typer.Option(min=0.001, help="Size factor: 1.0 is about 28k documents. Example: `--scale 0.2`")]
+DemoSeed = Annotated[int, typer.Option(help="Same seed and scale, same database, byte for byte. Example: `--seed 7`")]
 
 
 @demo_app.command("write")
 def demo_write(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into: "
-                                      "`OUT/shop/<collection>.bson` (+ .metadata.json) or `.json`.",
+                                      "`OUT/shop/<collection>.bson` (+ .metadata.json) or `.json`. "
+                                      "Example: `--out demo-dump`",
                                       show_default=False)],
     format: Annotated[DemoFormat, typer.Option("--format", "-f", help="`dump` (mongodump layout) "
-                                               "or `export` (mongoexport NDJSON).")] = DemoFormat.dump,
-    gzip: Annotated[bool, typer.Option("--gzip", help="Compress the files (.gz).")] = False,
+                                               "or `export` (mongoexport NDJSON). Example: `-f export`")] = DemoFormat.dump,
+    gzip: Annotated[bool, typer.Option("--gzip", help="Compress the files (.gz), as mongodump --gzip. Example: `--gzip`")] = False,
     seed: DemoSeed = 42,
     scale: Scale = 1.0,
 ) -> None:
@@ -382,7 +387,7 @@ def demo_load(
 
 @demo_app.command("run")
 def demo_run(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and manifest.json.")
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and manifest.json. Example: `--out /tmp/demo`")
                    ] = Path("demo-report"),
     seed: DemoSeed = 42,
     scale: Scale = 1.0,

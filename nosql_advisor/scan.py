@@ -1,7 +1,8 @@
 """From source specs to a landscape: every selected collection with its shape.
 
 This is the library entry point the CLI calls; it holds the order of work and nothing
-else: find collections, read or sample their documents, infer their shapes.
+else: find collections, read or sample their documents, and in one pass infer their shapes
+and validate them against the declared schemas.
 """
 
 from __future__ import annotations

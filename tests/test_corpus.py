@@ -7,7 +7,6 @@ bson.decode_file_iter, and its own small walk: nothing of the code under test.
 from __future__ import annotations
 
 import gzip
-import json
 from collections import Counter
 from pathlib import Path
 
