@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nosql_advisor.findings import Finding, sorted_findings
+from nosql_advisor.rules import run_rules
 from nosql_advisor.scan import Collection, Landscape
 from nosql_advisor.schema.agree import disagreements
 from nosql_advisor.schema.drift import compare, drift_findings
@@ -37,7 +38,7 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) 
         said = file_versus_server(collection)
         if said:
             advice.schema_disagreements[namespace] = said
-    advice.findings = sorted_findings(advice.findings)
+    advice.findings = sorted_findings(advice.findings + run_rules(landscape))
     return advice
 
 

@@ -17,7 +17,7 @@ from nosql_advisor.progress import STDERR, Reporter
 from nosql_advisor.advise import Advice, advise
 from nosql_advisor.apply import apply_validators
 from nosql_advisor.parallel import default_workers
-from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, summary_table
+from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, rules_table, summary_table
 from nosql_advisor.report.validators_out import write_validators
 from nosql_advisor.report.write import write_report
 from nosql_advisor.schema.generate import GenerateOptions
@@ -326,6 +326,30 @@ def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_tim
             raise typer.Exit(1)
     for line in apply_validators(uris[0], validators_by_ns, max_time_ms):
         STDERR.print(line, markup=False)
+
+
+@app.command()
+def rules(
+    rule_id: Annotated[Optional[str], typer.Argument(
+        metavar="RULE", help="A rule id to show its page (what it detects, why it hurts, an example, "
+                             "the fix). Example: `nosql-advisor rules DM101`")] = None,
+) -> None:
+    """List every rule (id, default severity, summary), or show one rule's page."""
+    from nosql_advisor.rules import RULES, all_rules
+
+    catalogue = all_rules()
+    console = Console()
+    if rule_id is None:
+        console.print(rules_table(catalogue))
+        return
+    rule = RULES.get(rule_id.upper())
+    if rule is None:
+        raise InputError(f"unknown rule {rule_id}; `nosql-advisor rules` lists them")
+    page = rule.docs()
+    if page:
+        sys.stdout.write(page)
+    else:
+        console.print(f"{rule.id} ({rule.severity}, {rule.principle}): {rule.summary}", markup=False)
 
 
 demo_app = typer.Typer(help="The demo database `shop`: multi-tenant e-commerce with planted "

@@ -161,3 +161,13 @@ def findings_summary(findings: list, limit: int = 15) -> Table:
     if len(ordered) > limit:
         table.caption = f"{len(ordered) - limit} more in report.json"
     return table
+
+
+def rules_table(rules: list) -> Table:
+    table = Table(header_style="bold")
+    for column in ("rule", "severity", "summary", "thresholds"):
+        table.add_column(column, overflow="fold")
+    for rule in rules:
+        thresholds = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in rule.thresholds.items())
+        table.add_row(rule.id, Text(rule.severity, style=SEVERITY_STYLE.get(rule.severity, "")), rule.summary, thresholds)
+    return table

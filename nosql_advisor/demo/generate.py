@@ -364,7 +364,7 @@ def _category_trees(make: _Maker, planted: list[PlantedProblem]) -> DemoCollecti
         for _level in range(14):
             node = {"label": make.fake.word(), "children": [node]}
         documents.append({"_id": make.oid(created), "tenant_id": make.tenant(), "tree": node, **make.audit(created)})
-    planted.append(PlantedProblem("DM104", _ns("category_trees"), "tree", "the category tree is nested 30 levels deep (children of children...); use the parent/child reference patterns"))
+    planted.append(PlantedProblem("DM104", _ns("category_trees"), "tree", "the category tree nests 15 subdocuments deep (children of children...); use the parent/child reference patterns"))
     return DemoCollection("category_trees", documents, [_tenant_index()])
 
 

@@ -1,0 +1,57 @@
+"""The rule registry: every DESIGN.md rule id with its summary, default severity and check.
+
+A check is a plain function over the landscape (shapes, indexes, declared schemas): it never
+sees a document. Rules whose findings another module already produces in the same pass (the
+schema drift rules DM501–DM505) are registered for their metadata only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nosql_advisor.findings import Finding
+
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "rules"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    summary: str
+    severity: str
+    principle: str
+    check: Callable[..., Iterable[Finding]] | None = None  # check(landscape, thresholds)
+    thresholds: dict = field(default_factory=dict)
+
+    def docs(self) -> str | None:
+        """The rule's page (docs/rules/<id>.md) when this is a source checkout."""
+        page = DOCS / f"{self.id}.md"
+        return page.read_text(encoding="utf-8") if page.exists() else None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> Rule:
+    RULES[rule.id] = rule
+    return rule
+
+
+def run_rules(landscape, overrides: dict[str, dict] | None = None) -> list[Finding]:
+    """Every registered check, with its default thresholds updated by `overrides[rule_id]`."""
+    from nosql_advisor.rules import scale  # noqa: F401 - registers the checks
+
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        if rule.check is not None:
+            thresholds = {**rule.thresholds, **(overrides or {}).get(rule.id, {})}
+            findings.extend(rule.check(landscape, thresholds))
+    return findings
+
+
+def all_rules() -> list[Rule]:
+    from nosql_advisor.rules import catalogue, scale  # noqa: F401 - registers every rule
+
+    return [RULES[key] for key in sorted(RULES)]

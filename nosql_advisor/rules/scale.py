@@ -1,0 +1,154 @@
+"""Scale drivers read from the shape: arrays, document size, nesting, keys, collection counts."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from nosql_advisor.findings import Finding
+from nosql_advisor.rules import Rule, register
+from nosql_advisor.schema.drift import declared_at
+
+MIB = 1024 * 1024
+LIMIT = 16 * MIB
+
+
+def unbounded_arrays(landscape, thresholds: dict) -> list[Finding]:
+    """DM101: arrays whose p99 or max length passes the thresholds, or that are large and have
+    no maxItems in the declared schema."""
+    findings = []
+    for collection in landscape.collections:
+        schema = collection.declared.schema if collection.declared is not None else None
+        for field in collection.shape.fields:
+            if field.array is None or not field.array.lengths:
+                continue
+            lengths = field.array.lengths
+            declared = declared_at(schema, field.path) if schema else None
+            max_items = declared.get("maxItems") if isinstance(declared, dict) else None
+            over = lengths["p99"] > thresholds["p99_length"] or lengths["max"] > thresholds["max_length"]
+            undeclared = max_items is None and lengths["max"] > thresholds["undeclared_length"]
+            if not (over or undeclared):
+                continue
+            reason = (f"p99 {lengths['p99']:,}, max {lengths['max']:,} elements" if over else
+                      f"up to {lengths['max']:,} elements and no maxItems declared")
+            findings.append(Finding(
+                "DM101", "high" if over else "medium", collection.info.namespace, field.path,
+                f"'{field.path}' is an unbounded array: {reason}.",
+                {"lengths": lengths, "arrays": field.array.count, "maxItems": max_items,
+                 "thresholds": thresholds},
+                "Bound it: keep the recent N in the document and the rest in their own collection "
+                "(subset pattern), bucket them, or reference them from the other side; declare "
+                "maxItems so the server enforces the bound."))
+    return findings
+
+
+def document_size(landscape, thresholds: dict) -> list[Finding]:
+    """DM103: documents whose p99 or max BSON size heads for the 16 MiB limit."""
+    findings = []
+    for collection in landscape.collections:
+        size = collection.shape.document_size
+        if not size:
+            continue
+        high = size["max"] >= thresholds["max_bytes"]
+        if not high and size["p99"] < thresholds["p99_bytes"]:
+            continue
+        findings.append(Finding(
+            "DM103", "high" if high else "medium", collection.info.namespace, None,
+            f"documents reach {size['max'] / MIB:.1f} MiB (p99 {size['p99'] / MIB:.2f} MiB), "
+            f"{size['max'] / LIMIT:.0%} of the 16 MiB limit.",
+            {"document_size": size, "limit_bytes": LIMIT, "thresholds": thresholds},
+            "Move large or growing parts out of the document: GridFS or object storage for file "
+            "contents, a separate collection for long histories (subset or outlier pattern)."))
+    return findings
+
+
+def deep_nesting(landscape, thresholds: dict) -> list[Finding]:
+    """DM104: the deepest path of a collection past the depth threshold."""
+    findings = []
+    for collection in landscape.collections:
+        shape = collection.shape
+        if shape.max_depth <= thresholds["max_depth"] and not shape.too_deep:
+            continue
+        deepest = max(shape.fields, key=lambda f: f.depth)
+        top = deepest.path.split(".")[0]
+        findings.append(Finding(
+            "DM104", "medium", collection.info.namespace, top,
+            f"'{top}' nests {shape.max_depth} levels deep (threshold {thresholds['max_depth']}).",
+            {"max_depth": shape.max_depth, "deepest_path_levels": deepest.depth,
+             "too_deep": shape.too_deep, "thresholds": thresholds},
+            "Flatten it: store trees with the parent-reference, child-reference or materialized "
+            "path pattern; deep paths are hard to index, query and update."))
+    return findings
+
+
+KEY_LIKE = [("date", re.compile(r"^\d{4}-\d{2}(-\d{2})?")), ("number", re.compile(r"^\d+$")),
+            ("hex id", re.compile(r"^[0-9a-fA-F]{16,}$")), ("uuid", re.compile(r"^[0-9a-f-]{36}$"))]
+
+
+def field_name_explosion(landscape, thresholds: dict) -> list[Finding]:
+    """DM105: objects whose keys are data (dates, ids, numbers), or too many to be a schema."""
+    findings = []
+    for collection in landscape.collections:
+        children: dict[str, list[str]] = defaultdict(list)
+        for field in collection.shape.fields:
+            parent, _, name = field.path.rpartition(".")
+            children[parent].append(name)
+        capped = collection.shape.capped.at if collection.shape.capped else {}
+        for parent, names in children.items():
+            kind, share = _key_kind(names)
+            many = len(names) + capped.get(parent, 0) > thresholds["max_keys"]
+            data_keys = len(names) >= thresholds["min_keys"] and share >= thresholds["pattern_share"]
+            if parent and (many or data_keys):
+                findings.append(_explosion(collection, parent, names, kind, share, capped.get(parent, 0)))
+    return findings
+
+
+def _key_kind(names: list[str]) -> tuple[str | None, float]:
+    best, best_share = None, 0.0
+    for kind, pattern in KEY_LIKE:
+        share = sum(1 for n in names if pattern.match(n)) / len(names)
+        if share > best_share:
+            best, best_share = kind, share
+    return best, best_share
+
+
+def _explosion(collection, parent: str, names: list[str], kind: str | None, share: float, dropped: int) -> Finding:
+    said = f"; {share:.0%} of them look like {kind}s" if kind and share >= 0.5 else ""
+    return Finding(
+        "DM105", "medium", collection.info.namespace, parent,
+        f"'{parent}' has {len(names):,} distinct keys{' (and more past the path cap)' if dropped else ''}{said}: "
+        "data is used as field names.",
+        {"distinct_keys": len(names), "keys_past_cap": dropped, "key_kind": kind, "key_kind_share": round(share, 4)},
+        "Use the attribute pattern: an array of {k, v} subdocuments (one index on k and v serves every "
+        "key), or a bucket collection keyed by the date or id.")
+
+
+def collections_per_pattern(landscape, thresholds: dict) -> list[Finding]:
+    """DM106: many collections whose names differ only by a number, date or tenant id."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for collection in landscape.collections:
+        database, _, name = collection.info.namespace.partition(".")
+        groups[(database, re.sub(r"\d+", "*", name))].append(name)
+    findings = []
+    for (database, pattern), names in sorted(groups.items()):
+        if "*" in pattern and len(names) >= thresholds["min_collections"]:
+            findings.append(Finding(
+                "DM106", "medium", f"{database}.{pattern}", None,
+                f"{len(names)} collections named {pattern}: one collection per tenant, day or id.",
+                {"collections": sorted(names), "count": len(names), "thresholds": thresholds},
+                "Use one collection with the varying part as a field (tenant_id, day) leading its "
+                "indexes; every collection costs files, indexes and cache on the server."))
+    return findings
+
+
+register(Rule("DM101", "unbounded array: length large or with no upper bound in the declared schema",
+              "high", "scale drivers", unbounded_arrays,
+              {"p99_length": 200, "max_length": 1000, "undeclared_length": 50}))
+register(Rule("DM103", "document size risk: p99/max BSON size heading for the 16 MiB limit",
+              "high", "scale drivers", document_size, {"p99_bytes": 1 * MIB, "max_bytes": 4 * MIB}))
+register(Rule("DM104", "deep nesting", "medium", "scale drivers", deep_nesting, {"max_depth": 10}))
+register(Rule("DM105", "field-name explosion: data used as keys under one object", "medium",
+              "model the domain", field_name_explosion,
+              {"max_keys": 200, "min_keys": 20, "pattern_share": 0.8}))
+register(Rule("DM106", "collection-per-tenant / too many collections of one pattern", "medium",
+              "scale drivers", collections_per_pattern, {"min_collections": 5}))
