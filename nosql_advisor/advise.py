@@ -23,6 +23,14 @@ class Advice:
     never_seen: dict[str, list[str]] = field(default_factory=dict)  # declared paths absent from the sample
 
 
+SCHEMA_RULES = ("DM501", "DM502", "DM503", "DM504", "DM505")
+
+
+def schema_drift(advice: Advice) -> list[Finding]:
+    """The findings `diff` is about: the declared schema against the data."""
+    return [f for f in advice.findings if f.rule in SCHEMA_RULES]
+
+
 def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) -> Advice:
     advice = Advice()
     for collection in landscape.collections:

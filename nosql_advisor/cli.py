@@ -14,7 +14,7 @@ from rich.console import Console
 from nosql_advisor import __version__
 from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
 from nosql_advisor.progress import STDERR, Reporter
-from nosql_advisor.advise import Advice, advise
+from nosql_advisor.advise import Advice, advise, schema_drift
 from nosql_advisor.apply import apply_validators
 from nosql_advisor.parallel import default_workers
 from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, rules_table, summary_table
@@ -243,10 +243,11 @@ def diff(
                            schemas, keep_going, workers=workers)
     landscape = run_scan(sources, options, quiet)
     advice = advise(landscape)
+    drift = schema_drift(advice)
     if json_output:
-        sys.stdout.write(json.dumps([f.to_dict() for f in advice.findings], indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps([f.to_dict() for f in drift], indent=2, default=str) + "\n")
     else:
-        print_drift(landscape, advice, Console())
+        print_drift(landscape, advice, drift, Console())
     raise typer.Exit(exit_code(landscape))
 
 

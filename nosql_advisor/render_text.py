@@ -120,7 +120,7 @@ def findings_table(findings: list) -> Table:
     return table
 
 
-def print_drift(landscape, advice, console: Console) -> None:
+def print_drift(landscape, advice, drift: list, console: Console) -> None:
     """Per collection: what it was held against, how many documents failed, then the findings."""
     for collection in landscape.collections:
         namespace = collection.info.namespace
@@ -141,8 +141,8 @@ def print_drift(landscape, advice, console: Console) -> None:
             console.print(f"  declared but never seen: {', '.join(missing)}", markup=False, highlight=False)
         for said in advice.schema_disagreements.get(namespace, []):
             console.print(f"  file and server disagree: {said}", markup=False, highlight=False)
-    if advice.findings:
-        console.print(findings_table(advice.findings))
+    if drift:
+        console.print(findings_table(drift))
     else:
         console.print("no drift found")
 

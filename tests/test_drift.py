@@ -44,9 +44,10 @@ def write_schemas(folder: Path, schema: dict) -> Path:
 
 
 def findings_for(dump: Path, schemas: Path | None = None) -> list:
+    """The schema findings (DM501–DM505) of a scan; other rules are tested on their own."""
     declared, _ = load_declared(schemas, keep_going=False)
     landscape = scan_sources([str(dump)], ScanOptions(schemas=declared))
-    return advise(landscape).findings
+    return [f for f in advise(landscape).findings if f.rule.startswith("DM50")]
 
 
 PRODUCTS = [

@@ -80,7 +80,8 @@ def test_report_holds_indexes_and_the_declared_validator(mongo_uri, shop, tmp_pa
     declared = collections[f"{shop}.users"]["validator"]["declared"]
     assert declared["$jsonSchema"] == {"required": ["email"]} and declared["validationAction"] == "warn"
     assert report["sources"][0]["kind"] == "live"
-    assert {f["rule"] for f in report["findings"] if f["namespace"] == f"{shop}.users"} == {"DM502"}
+    schema_rules = {f["rule"] for f in report["findings"] if f["namespace"] == f"{shop}.users" and f["rule"].startswith("DM50")}
+    assert schema_rules == {"DM502"}
 
 
 def test_unknown_database_is_exit_2_in_one_line(mongo_uri, tmp_path):

@@ -22,7 +22,7 @@ class Rule:
     summary: str
     severity: str
     principle: str
-    check: Callable[..., Iterable[Finding]] | None = None  # check(landscape, thresholds)
+    check: Callable[..., Iterable[Finding]] | None = None  # check(landscape, thresholds, config)
     thresholds: dict = field(default_factory=dict)
 
     def docs(self) -> str | None:
@@ -33,25 +33,37 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 
+TENANT_KEYS = ("tenant_id", "tenantId", "org_id", "orgId", "organization_id", "organizationId",
+               "account_id", "accountId", "workspace_id", "workspaceId")
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """What the rules are told beyond the data (config issue: pyproject or --config)."""
+
+    thresholds: dict[str, dict] = field(default_factory=dict)  # rule id -> overrides
+    tenant_keys: tuple[str, ...] = TENANT_KEYS
+    global_collections: frozenset[str] = frozenset()  # namespaces exempt from tenant rules
+
 
 def register(rule: Rule) -> Rule:
     RULES[rule.id] = rule
     return rule
 
 
-def run_rules(landscape, overrides: dict[str, dict] | None = None) -> list[Finding]:
-    """Every registered check, with its default thresholds updated by `overrides[rule_id]`."""
-    from nosql_advisor.rules import scale  # noqa: F401 - registers the checks
+def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
+    """Every registered check, with its default thresholds updated by the config's."""
+    from nosql_advisor.rules import audit, scale, tenancy  # noqa: F401  (importing registers the checks)
 
     findings: list[Finding] = []
-    for rule in RULES.values():
+    for rule in list(RULES.values()):
         if rule.check is not None:
-            thresholds = {**rule.thresholds, **(overrides or {}).get(rule.id, {})}
-            findings.extend(rule.check(landscape, thresholds))
+            thresholds = {**rule.thresholds, **config.thresholds.get(rule.id, {})}
+            findings.extend(rule.check(landscape, thresholds, config))
     return findings
 
 
 def all_rules() -> list[Rule]:
-    from nosql_advisor.rules import catalogue, scale  # noqa: F401 - registers every rule
+    from nosql_advisor.rules import audit, catalogue, scale, tenancy  # noqa: F401 - registers every rule
 
     return [RULES[key] for key in sorted(RULES)]

@@ -13,7 +13,7 @@ MIB = 1024 * 1024
 LIMIT = 16 * MIB
 
 
-def unbounded_arrays(landscape, thresholds: dict) -> list[Finding]:
+def unbounded_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
     """DM101: arrays whose p99 or max length passes the thresholds, or that are large and have
     no maxItems in the declared schema."""
     findings = []
@@ -42,7 +42,7 @@ def unbounded_arrays(landscape, thresholds: dict) -> list[Finding]:
     return findings
 
 
-def document_size(landscape, thresholds: dict) -> list[Finding]:
+def document_size(landscape, thresholds: dict, config=None) -> list[Finding]:
     """DM103: documents whose p99 or max BSON size heads for the 16 MiB limit."""
     findings = []
     for collection in landscape.collections:
@@ -62,7 +62,7 @@ def document_size(landscape, thresholds: dict) -> list[Finding]:
     return findings
 
 
-def deep_nesting(landscape, thresholds: dict) -> list[Finding]:
+def deep_nesting(landscape, thresholds: dict, config=None) -> list[Finding]:
     """DM104: the deepest path of a collection past the depth threshold."""
     findings = []
     for collection in landscape.collections:
@@ -85,7 +85,7 @@ KEY_LIKE = [("date", re.compile(r"^\d{4}-\d{2}(-\d{2})?")), ("number", re.compil
             ("hex id", re.compile(r"^[0-9a-fA-F]{16,}$")), ("uuid", re.compile(r"^[0-9a-f-]{36}$"))]
 
 
-def field_name_explosion(landscape, thresholds: dict) -> list[Finding]:
+def field_name_explosion(landscape, thresholds: dict, config=None) -> list[Finding]:
     """DM105: objects whose keys are data (dates, ids, numbers), or too many to be a schema."""
     findings = []
     for collection in landscape.collections:
@@ -123,21 +123,26 @@ def _explosion(collection, parent: str, names: list[str], kind: str | None, shar
         "key), or a bucket collection keyed by the date or id.")
 
 
-def collections_per_pattern(landscape, thresholds: dict) -> list[Finding]:
-    """DM106: many collections whose names differ only by a number, date or tenant id."""
+def name_patterns(namespaces: list[str], least: int) -> dict[tuple[str, str], list[str]]:
+    """Groups of at least `least` collections whose names differ only by digits: (db, pattern)."""
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for collection in landscape.collections:
-        database, _, name = collection.info.namespace.partition(".")
+    for namespace in namespaces:
+        database, _, name = namespace.partition(".")
         groups[(database, re.sub(r"\d+", "*", name))].append(name)
+    return {key: names for key, names in groups.items() if "*" in key[1] and len(names) >= least}
+
+
+def collections_per_pattern(landscape, thresholds: dict, config=None) -> list[Finding]:
+    """DM106: many collections whose names differ only by a number, date or tenant id."""
+    groups = name_patterns([c.info.namespace for c in landscape.collections], thresholds["min_collections"])
     findings = []
     for (database, pattern), names in sorted(groups.items()):
-        if "*" in pattern and len(names) >= thresholds["min_collections"]:
-            findings.append(Finding(
-                "DM106", "medium", f"{database}.{pattern}", None,
-                f"{len(names)} collections named {pattern}: one collection per tenant, day or id.",
-                {"collections": sorted(names), "count": len(names), "thresholds": thresholds},
-                "Use one collection with the varying part as a field (tenant_id, day) leading its "
-                "indexes; every collection costs files, indexes and cache on the server."))
+        findings.append(Finding(
+            "DM106", "medium", f"{database}.{pattern}", None,
+            f"{len(names)} collections named {pattern}: one collection per tenant, day or id.",
+            {"collections": sorted(names), "count": len(names), "thresholds": thresholds},
+            "Use one collection with the varying part as a field (tenant_id, day) leading its "
+            "indexes; every collection costs files, indexes and cache on the server."))
     return findings
 
 

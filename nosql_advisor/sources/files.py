@@ -52,15 +52,14 @@ def find_collection_files(source: Path) -> list[Path]:
                 f"{source}: not a collection file (expected .bson, .bson.gz, .json, .json.gz, "
                 ".ndjson or .jsonl)")
         return [source]
-    found = [p for p in source.rglob("*") if p.is_file() and file_kind(p) and not _is_oplog(p, source)]
+    found = [p for p in source.rglob("*") if p.is_file() and file_kind(p)]
+    if any(p.parent != source for p in found):
+        # a dump or export root: its databases are folders; files beside them (oplog.bson, a
+        # manifest.json, notes) are not collections
+        found = [p for p in found if p.parent != source]
     if not found:
         raise InputError(f"{source}: no .bson or .json collection files in this directory")
     return sorted(found)
-
-
-def _is_oplog(path: Path, root: Path) -> bool:
-    """mongodump --oplog writes oplog.bson at the dump root: it is not a collection."""
-    return path.parent == root and strip_suffixes(path.name) == "oplog"
 
 
 @contextmanager
