@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nosql_advisor.baseline import load_baseline, split_baseline
+from nosql_advisor.config import Config, Ignore, apply_config
 from nosql_advisor.findings import Finding, sorted_findings
 from nosql_advisor.rules import run_rules
 from nosql_advisor.scan import Collection, Landscape
@@ -21,6 +23,8 @@ class Advice:
     validators: dict[str, dict] = field(default_factory=dict)  # namespace -> validator document
     schema_disagreements: dict[str, list[str]] = field(default_factory=dict)  # file vs server
     never_seen: dict[str, list[str]] = field(default_factory=dict)  # declared paths absent from the sample
+    ignored: list[tuple[Finding, Ignore]] = field(default_factory=list)  # by the config, with its reason
+    baselined: list[Finding] = field(default_factory=list)  # accepted in the baseline file
 
 
 SCHEMA_RULES = ("DM501", "DM502", "DM503", "DM504", "DM505")
@@ -31,7 +35,7 @@ def schema_drift(advice: Advice) -> list[Finding]:
     return [f for f in advice.findings if f.rule in SCHEMA_RULES]
 
 
-def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) -> Advice:
+def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions(), config: Config = Config()) -> Advice:
     advice = Advice()
     for collection in landscape.collections:
         namespace = collection.info.namespace
@@ -46,7 +50,11 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions()) 
         said = file_versus_server(collection)
         if said:
             advice.schema_disagreements[namespace] = said
-    advice.findings = sorted_findings(advice.findings + run_rules(landscape))
+    findings = sorted_findings(advice.findings + run_rules(landscape, config.rules))
+    findings, advice.ignored = apply_config(findings, config)
+    if config.baseline is not None:
+        findings, advice.baselined = split_baseline(findings, load_baseline(config.baseline))
+    advice.findings = findings
     return advice
 
 

@@ -16,6 +16,8 @@ from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
 from nosql_advisor.progress import STDERR, Reporter
 from nosql_advisor.advise import Advice, advise, schema_drift
 from nosql_advisor.apply import apply_validators
+from nosql_advisor.baseline import write_baseline
+from nosql_advisor.config import load_config
 from nosql_advisor.parallel import default_workers
 from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, rules_table, summary_table
 from nosql_advisor.report.validators_out import write_validators
@@ -82,6 +84,13 @@ Schemas = Annotated[Optional[Path], typer.Option(
 KeepGoing = Annotated[bool, typer.Option(
     "--keep-going", help="A bad schema file becomes an error line (exit 2 at the end) and the "
                          "other collections are still compared, instead of stopping at once. Example: `--keep-going`")]
+
+
+ConfigFile = Annotated[Optional[Path], typer.Option(
+    "--config", help="TOML configuration: thresholds and severities per rule, tenant keys, global "
+                     "collections, ignores (with a reason), baseline. Default: `[tool.nosql-advisor]` "
+                     "in ./pyproject.toml when present. Example: `--config advisor.toml`",
+    show_default=False, dir_okay=False)]
 
 
 def default_schemas(schemas: Path | None) -> Path | None:
@@ -183,6 +192,12 @@ def scan(
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     schemas: Schemas = None,
     keep_going: KeepGoing = False,
+    config: ConfigFile = None,
+    write_baseline_to: Annotated[Optional[Path], typer.Option(
+        "--write-baseline", help="Also write every finding of this scan to FILE as accepted; point "
+                                 "`baseline` in the config at it so later scans report only new ones. "
+                                 "Example: `--write-baseline nosql-advisor-baseline.json`",
+        show_default=False, dir_okay=False)] = None,
     quiet: Quiet = False,
 ) -> None:
     """Scan the sources and write the report: `report.json` (sources, collections with their
@@ -195,9 +210,12 @@ def scan(
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
                            schemas, keep_going, workers=workers)
+    settings = load_config(config)
     landscape = run_scan(sources, options, quiet)
-    advice = advise(landscape)
+    advice = advise(landscape, config=settings)
     write_report(out, landscape, advice)
+    if write_baseline_to is not None:
+        write_baseline(write_baseline_to, advice.findings + advice.baselined)
     if not quiet:
         print_summary(landscape, advice, out)
     raise typer.Exit(exit_code(landscape))
@@ -227,6 +245,7 @@ def diff(
     workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
     keep_going: KeepGoing = False,
+    config: ConfigFile = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON. Example: "
                                               "`diff dump/ --json | jq '.[].rule'`")] = False,
     quiet: Quiet = False,
@@ -241,8 +260,9 @@ def diff(
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
                            schemas, keep_going, workers=workers)
+    settings = load_config(config)
     landscape = run_scan(sources, options, quiet)
-    advice = advise(landscape)
+    advice = advise(landscape, config=settings)
     drift = schema_drift(advice)
     if json_output:
         sys.stdout.write(json.dumps([f.to_dict() for f in drift], indent=2, default=str) + "\n")

@@ -31,6 +31,9 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
         "sources": landscape.sources,
         "collections": [collection_entry(c, advice) for c in landscape.collections],
         "findings": [finding.to_dict() for finding in advice.findings],
+        "ignored": [{"rule": f.rule, "namespace": f.namespace, "path": f.path, "reason": why.reason}
+                    for f, why in advice.ignored],
+        "baselined": [{"rule": f.rule, "namespace": f.namespace, "path": f.path} for f in advice.baselined],
         "index_advice": [],
         "problems": [{"where": p.where, "message": p.message} for p in problems[:MAX_PROBLEMS]],
         "problems_omitted": max(0, len(problems) - MAX_PROBLEMS),
