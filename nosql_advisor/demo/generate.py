@@ -109,7 +109,7 @@ def build_demo(seed: int = 42, scale: float = 1.0) -> Demo:
     collections = [
         tenants, customers, products, orders,
         _carts(make, customers, planted), _reviews(make, products, planted),
-        _audit_events(make), _sessions(make, customers), _coupons(make, planted),
+        _audit_events(make), _sessions(make, customers, planted), _coupons(make, planted),
         _newsletter(make, planted), _api_clients(make, planted), _attachments(make, planted),
         _category_trees(make, planted), *_events_per_tenant(make, planted),
         invoices, _shipments(make, invoices), _categories(make),
@@ -176,6 +176,7 @@ def _customers(make: _Maker, planted: list[PlantedProblem]) -> DemoCollection:
         PlantedProblem("DM701", _ns("customers"), "date_of_birth", "dates of birth in clear"),
         PlantedProblem("DM701", _ns("customers"), "card_number", "16-digit card numbers that pass the Luhn check, in clear"),
         PlantedProblem("DM701", _ns("customers"), "iban", "IBANs in clear"),
+        PlantedProblem("DM701", _ns("customers"), "email", "email addresses in clear (personal data, low severity)"),
         PlantedProblem("DM603", _ns("customers"), "deleted_at", "soft delete (deleted_at set on ~5%) with no TTL or partial index to enforce retention"),
     ]
     indexes = [_tenant_index(("email", 1)) | {"unique": True}, _tenant_index(("created_at", -1))]
@@ -229,6 +230,7 @@ def _orders(make: _Maker, customers: DemoCollection, products: DemoCollection, p
     share = sum(d["tenant_id"] == top for d in documents) / len(documents)
     planted += [
         PlantedProblem("DM201", _ns("orders"), "customer.email", "customer name and email copied from shop.customers into every order, no source of truth documented"),
+        PlantedProblem("DM701", _ns("orders"), "customer.email", "the copied customer email is personal data in clear"),
         PlantedProblem("DM303", _ns("orders"), None, "index status_1_created_at_-1 does not start with tenant_id"),
         PlantedProblem("DM305", _ns("orders"), "tenant_id", f"tenant {top} holds {share:.0%} of orders"),
         PlantedProblem("DM404", _ns("orders"), None, "index tenant_id_1 is a prefix of tenant_id_1_created_at_-1 (redundant)"),
@@ -286,7 +288,8 @@ def _audit_events(make: _Maker) -> DemoCollection:
     return DemoCollection("audit_events", documents, [_tenant_index(("created_at", -1))])
 
 
-def _sessions(make: _Maker, customers: DemoCollection) -> DemoCollection:
+def _sessions(make: _Maker, customers: DemoCollection, planted: list[PlantedProblem]) -> DemoCollection:
+    planted.append(PlantedProblem("DM701", _ns("sessions"), "ip", "client IP addresses in clear (personal data, low severity)"))
     documents = []
     for _ in range(make.count(1500)):
         customer = make.rng.choice(customers.documents)
@@ -295,6 +298,7 @@ def _sessions(make: _Maker, customers: DemoCollection) -> DemoCollection:
                           "token": make.rng.randbytes(16).hex(), "ip": make.fake.ipv4_public(),
                           **make.audit(created)})
     return DemoCollection("sessions", documents, [_tenant_index(("customer_id", 1))])
+
 
 
 def _coupons(make: _Maker, planted: list[PlantedProblem]) -> DemoCollection:
@@ -317,6 +321,8 @@ def _newsletter(make: _Maker, planted: list[PlantedProblem]) -> DemoCollection:
     planted += [
         PlantedProblem("DM601", _ns("newsletter_subscribers"), "_id", "_id is the subscriber's email address: it changes, and every reference breaks"),
         PlantedProblem("DM602", _ns("newsletter_subscribers"), None, "no created_at / updated_at audit fields"),
+        PlantedProblem("DM701", _ns("newsletter_subscribers"), "_id", "email addresses in clear, as the _id"),
+        PlantedProblem("DM701", _ns("newsletter_subscribers"), "email", "email addresses in clear"),
     ]
     return DemoCollection("newsletter_subscribers", documents, [_tenant_index(("subscribed", 1))])
 

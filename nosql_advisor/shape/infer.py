@@ -19,6 +19,7 @@ from bson import Code, Decimal128, Int64, ObjectId
 from nosql_advisor.bsontypes import (
     INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, bson_type_of, type_name_of_subclass,
 )
+from nosql_advisor.shape.detect import detect
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.stats import DistinctSketch, Histogram
 
@@ -225,6 +226,7 @@ def _merge_node(mine: _Node, theirs: _Node) -> None:
         _widen(mine.type_times, name, first, last)
 
 
+
 def _flush_node(node: _Node) -> None:
     values, arrays, stamps = node.values, node.arrays, node.stamps
     node.values, node.arrays, node.stamps = [], [], []
@@ -332,6 +334,7 @@ def _scalar_stats(node: _Node, values: list) -> None:
 INFINITIES = (float("inf"), float("-inf"))
 
 
+
 DECIMAL_BITS = attrgetter("_Decimal128__high", "_Decimal128__low")  # C-level, unlike .bid
 
 
@@ -404,6 +407,16 @@ def _string_values(node: _Node, limit: int) -> list[str] | None:
     return sorted(strings)
 
 
+def _detections(node: _Node) -> dict:
+    """The value detectors over the distinct strings the sketch holds (all, or a uniform sample
+    of 512): order-independent, so one process and several agree."""
+    strings = [value for value in node.distinct.sample() if type(value) is str]
+    if not strings:
+        return {}
+    found = detect(strings)
+    return {"detected": dict(sorted(found.items())) or None, "examined": len(strings)}
+
+
 def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
     array = None
     if node.array_count:
@@ -421,6 +434,7 @@ def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
         types=dict(sorted(node.types.items())),
         distinct_estimate=node.distinct.estimate(),
         string_values=_string_values(node, enum_limit),
+        **_detections(node),
         array=array,
         string_length=node.strings.summary(),
         number_range=None if node.number_min is None else {

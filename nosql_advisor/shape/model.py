@@ -48,6 +48,10 @@ class FieldShape:
     type_times: dict | None = None
     # only when asked (validators --enum N): the values of a string field with at most N of them
     string_values: list[str] | None = None
+    # what the value detectors recognised (shape/detect.py): {detector: count} of `examined`
+    # distinct strings; names and counts only, never a value
+    detected: dict[str, int] | None = None
+    examined: int | None = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Iterable
+from itertools import compress
 from operator import attrgetter
 
 from bson import Decimal128, ObjectId
@@ -130,15 +131,17 @@ class DistinctSketch:
     """Distinct-value estimate: exact up to `k` values, then a k-minimum-values sketch.
 
     Below `k` distinct values the answer is exact (the common case for enums and flags);
-    above, the k smallest stable hashes estimate the count with a few percent error.
+    above, the k smallest stable hashes estimate the count with a few percent error. The sketch
+    keeps one value per kept hash, so it is also a uniform sample of the distinct values that
+    does not depend on their order (the value detectors read it), and merges exactly.
     """
 
-    __slots__ = ("k", "exact", "minimums", "seen")
+    __slots__ = ("k", "exact", "bottom", "seen")
 
     def __init__(self, k: int = 512) -> None:
         self.k = k
         self.exact: set | None = set()
-        self.minimums: list[int] = []  # sorted k smallest hashes once past exact
+        self.bottom: dict[int, object] = {}  # once past exact: the k smallest hashes -> a value
         self.seen = 0  # values added: no estimate may exceed it
 
     def add_many(self, values: list, seen: int | None = None) -> None:
@@ -150,14 +153,16 @@ class DistinctSketch:
             if len(self.exact) <= self.k:
                 return
             unique, self.exact = self.exact, None
-        self._add_hashes(stable_hashes(unique) if unique else [])
+        if unique:
+            unique = list(unique)
+            self._keep(stable_hashes(unique), unique)
 
-    def _add_hashes(self, hashes) -> None:
-        if len(self.minimums) == self.k:  # only hashes under the k-th smallest can enter
-            hashes = filter(self.minimums[-1].__gt__, hashes)
-        merged = set(self.minimums)
-        merged.update(hashes)
-        self.minimums = heapq.nsmallest(self.k, merged)
+    def _keep(self, hashes: list[int], values: list) -> None:
+        if len(self.bottom) == self.k:  # only hashes under the k-th smallest can enter (C-level filter)
+            mask = list(map(max(self.bottom).__gt__, hashes))
+            hashes, values = list(compress(hashes, mask)), list(compress(values, mask))
+        merged = {**dict(zip(hashes, values)), **self.bottom}
+        self.bottom = {h: merged[h] for h in heapq.nsmallest(self.k, merged)}
 
     def merge(self, other: DistinctSketch) -> None:
         """Combine with a sketch of another part of the same stream: the result is the sketch
@@ -167,15 +172,20 @@ class DistinctSketch:
             return
         self.seen += other.seen
         if self.exact is not None:
-            own, self.exact = self.exact, None
-            self._add_hashes(stable_hashes(own) if own else [])
-        self._add_hashes(other.minimums)
+            own, self.exact = list(self.exact), None
+            if own:
+                self._keep(stable_hashes(own), own)
+        self._keep(list(other.bottom), list(other.bottom.values()))
 
     def estimate(self) -> int:
         if self.exact is not None:
             return len(self.exact)
-        kth = self.minimums[-1]
+        kth = max(self.bottom)
         return min(self.seen, round((self.k - 1) * HASH_SPACE / (kth + 1)))
+
+    def sample(self) -> list:
+        """The distinct values held: all of them below k, else a uniform sample of k."""
+        return list(self.exact if self.exact is not None else self.bottom.values())
 
 
 def _hashable_set(values: Iterable[object]) -> set:
