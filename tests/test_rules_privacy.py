@@ -53,3 +53,10 @@ def test_hashed_passwords_are_fine_plaintext_ones_are_secrets(tmp_path):
     found = rows(landscape_of(tmp_path / "b", plain), "DM702")
     assert sorted(found) == ["password", "token"]
     assert found["password"].evidence["plaintext_passwords"] == 5
+
+
+def test_an_email_as_id_is_an_unstable_identifier(tmp_path):
+    by_email = [{"_id": f"user{i}@example.com", "name": "n"} for i in range(6)]
+    assert list(rows(landscape_of(tmp_path / "a", by_email), "DM601")) == ["_id"]
+    by_code = [{"_id": f"CUST-{i:04d}", "email": f"user{i}@example.com"} for i in range(6)]
+    assert rows(landscape_of(tmp_path / "b", by_code), "DM601") == {}

@@ -53,7 +53,7 @@ def register(rule: Rule) -> Rule:
 
 def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
     """Every registered check, with its default thresholds updated by the config's."""
-    from nosql_advisor.rules import audit, privacy, scale, tenancy  # noqa: F401  (importing registers the checks)
+    from nosql_advisor.rules import audit, identity, privacy, scale, tenancy  # noqa: F401  (importing registers the checks)
 
     findings: list[Finding] = []
     for rule in list(RULES.values()):
@@ -64,6 +64,6 @@ def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
 
 
 def all_rules() -> list[Rule]:
-    from nosql_advisor.rules import audit, catalogue, privacy, scale, tenancy  # noqa: F401 - registers every rule
+    from nosql_advisor.rules import audit, catalogue, identity, privacy, scale, tenancy  # noqa: F401 - registers every rule
 
     return [RULES[key] for key in sorted(RULES)]
