@@ -169,5 +169,8 @@ def rules_table(rules: list) -> Table:
         table.add_column(column, overflow="fold")
     for rule in rules:
         thresholds = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in rule.thresholds.items())
-        table.add_row(rule.id, Text(rule.severity, style=SEVERITY_STYLE.get(rule.severity, "")), rule.summary, thresholds)
+        summary = Text(rule.summary)
+        if not rule.checked:
+            summary.append(" (not checked yet)", style="dim")
+        table.add_row(rule.id, Text(rule.severity, style=SEVERITY_STYLE.get(rule.severity, "")), summary, thresholds)
     return table

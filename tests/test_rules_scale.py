@@ -28,6 +28,10 @@ def test_every_design_rule_is_registered_with_a_summary():
     ids = [rule.id for rule in all_rules()]
     assert ids == sorted(ids) and len(ids) == 30
     assert all(rule.summary and rule.severity in ("low", "medium", "high", "critical") for rule in all_rules())
+    checked = {rule.id for rule in all_rules() if rule.checked}
+    assert {"DM101", "DM103", "DM104", "DM105", "DM106", "DM301", "DM302", "DM303", "DM501", "DM502",
+            "DM503", "DM504", "DM505", "DM601", "DM602", "DM603", "DM701", "DM702"} == checked
+    assert all(rule.docs() for rule in all_rules() if rule.checked)  # every checked rule has its page
 
 
 @pytest.mark.parametrize("length, severity", [(50, None), (51, "medium"), (200, "medium"), (201, "high")])

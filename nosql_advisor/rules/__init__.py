@@ -24,6 +24,11 @@ class Rule:
     principle: str
     check: Callable[..., Iterable[Finding]] | None = None  # check(landscape, thresholds, config)
     thresholds: dict = field(default_factory=dict)
+    checked_by: str | None = None  # for rules with no check here: the module whose findings they are
+
+    @property
+    def checked(self) -> bool:
+        return self.check is not None or self.checked_by is not None
 
     def docs(self) -> str | None:
         """The rule's page (docs/rules/<id>.md) when this is a source checkout."""

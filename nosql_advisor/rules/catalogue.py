@@ -30,6 +30,9 @@ CATALOGUE = [
     ("DM702", "secrets in data (plaintext passwords, API keys, private keys)", "critical", "PII / secrets hygiene"),
 ]
 
+SCHEMA_DRIFT = {"DM501", "DM502", "DM503", "DM504", "DM505"}  # schema/drift.py, in the sampling pass
+
 for rule_id, summary, severity, principle in CATALOGUE:
     if rule_id not in RULES:
-        register(Rule(rule_id, summary, severity, principle))
+        register(Rule(rule_id, summary, severity, principle,
+                      checked_by="schema drift" if rule_id in SCHEMA_DRIFT else None))
