@@ -29,7 +29,7 @@ def test_every_design_rule_is_registered_with_a_summary():
     assert ids == sorted(ids) and len(ids) == 30
     assert all(rule.summary and rule.severity in ("low", "medium", "high", "critical") for rule in all_rules())
     checked = {rule.id for rule in all_rules() if rule.checked}
-    assert {"DM101", "DM103", "DM104", "DM105", "DM106", "DM301", "DM302", "DM303", "DM501", "DM502",
+    assert {"DM101", "DM102", "DM103", "DM104", "DM105", "DM106", "DM301", "DM302", "DM303", "DM501", "DM502",
             "DM503", "DM504", "DM505", "DM601", "DM602", "DM603", "DM701", "DM702"} == checked
     assert all(rule.docs() for rule in all_rules() if rule.checked)  # every checked rule has its page
 
@@ -101,3 +101,33 @@ def test_rules_command_lists_rules_and_shows_a_page():
     unknown = subprocess.run([sys.executable, "-m", "nosql_advisor", "rules", "DM999"], capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown rule DM999" in unknown.stderr
     assert RULES["DM101"].thresholds["p99_length"] == 200
+
+
+def growing(per_month: float, noise: int, count: int = 60) -> list[dict]:
+    import datetime
+    import random
+
+    rng = random.Random(3)
+    start = datetime.datetime(2024, 1, 1)
+    documents = []
+    for i in range(count):
+        months = i * 24 / count  # created over two years
+        created = start + datetime.timedelta(days=months * 30.44)
+        age_months = 24 - months
+        length = max(0, round(age_months * per_month + rng.randint(-noise, noise)))
+        documents.append({"_id": bson.ObjectId.from_datetime(created), "history": [bson.ObjectId()] * length})
+    return documents
+
+
+def test_dm102_an_array_that_grows_with_age(tmp_path):
+    landscape = landscape_of(tmp_path, {"accounts": growing(per_month=2.0, noise=1)})
+    [finding] = [f for f in run_rules(landscape) if f.rule == "DM102"]
+    assert finding.path == "history"
+    assert 1.8 <= finding.evidence["per_month"] <= 2.2 and finding.evidence["correlation"] > 0.9
+    assert 14 <= finding.evidence["bytes_per_element"] <= 18  # an ObjectId element: 12 bytes + key + type
+    assert finding.evidence["months_to_16_mib"] > 100_000
+
+
+def test_dm102_arrays_that_do_not_follow_age_are_not_growing(tmp_path):
+    landscape = landscape_of(tmp_path, {"accounts": growing(per_month=0.0, noise=5)})
+    assert found(landscape, "DM102") == []

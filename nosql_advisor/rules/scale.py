@@ -42,6 +42,32 @@ def unbounded_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
     return findings
 
 
+def growing_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
+    """DM102: top-level arrays whose length grows with the document's age, and when the
+    document would reach 16 MiB at that rate."""
+    findings = []
+    for collection in landscape.collections:
+        size = collection.shape.document_size or {}
+        for field in collection.shape.fields:
+            growth = field.array.growth if field.array else None
+            if not growth or growth["correlation"] < thresholds["min_correlation"]:
+                continue
+            if growth["per_month"] < thresholds["min_per_month"]:
+                continue
+            bytes_per_month = growth["per_month"] * max(growth["bytes_per_element"], 1.0)
+            months = (LIMIT - size.get("p99", 0)) / bytes_per_month
+            findings.append(Finding(
+                "DM102", "medium", collection.info.namespace, field.path,
+                f"'{field.path}' grows with document age: {growth['per_month']:+.1f} elements per month "
+                f"(correlation {growth['correlation']:.2f}); at ~{growth['bytes_per_element']:.0f} bytes each, "
+                f"a p99 document reaches 16 MiB in about {months / 12:,.0f} years.",
+                {**growth, "months_to_16_mib": round(months), "p99_document_bytes": size.get("p99"),
+                 "lengths": field.array.lengths, "thresholds": thresholds},
+                "Cap it (keep the recent N and move the rest to their own collection: subset pattern), "
+                "or store one document per element in a child collection referencing the parent."))
+    return findings
+
+
 def document_size(landscape, thresholds: dict, config=None) -> list[Finding]:
     """DM103: documents whose p99 or max BSON size heads for the 16 MiB limit."""
     findings = []
@@ -149,6 +175,8 @@ def collections_per_pattern(landscape, thresholds: dict, config=None) -> list[Fi
 register(Rule("DM101", "unbounded array: length large or with no upper bound in the declared schema",
               "high", "scale drivers", unbounded_arrays,
               {"p99_length": 200, "max_length": 1000, "undeclared_length": 50}))
+register(Rule("DM102", "growing array: length grows with document age", "medium", "scale drivers",
+              growing_arrays, {"min_correlation": 0.5, "min_per_month": 0.5}))
 register(Rule("DM103", "document size risk: p99/max BSON size heading for the 16 MiB limit",
               "high", "scale drivers", document_size, {"p99_bytes": 1 * MIB, "max_bytes": 4 * MIB}))
 register(Rule("DM104", "deep nesting", "medium", "scale drivers", deep_nesting, {"max_depth": 10}))

@@ -76,6 +76,7 @@ class ShapeBuilder:
         self.dropped = 0
         self.dropped_at: Counter[str] = Counter()
         self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
+        self.growth: dict[str, list] = {}  # top-level array key -> regression sums (_track_growth)
         self.pending = 0
 
     def add(self, document: Mapping, bson_size: int | None = None) -> None:
@@ -84,9 +85,29 @@ class ShapeBuilder:
         self._walk_object(document, self.root, 0, stamp)
         if bson_size is not None:
             self.sizes.append(bson_size)
+            if stamp is not None:
+                self._track_growth(document, stamp / 86400, bson_size)
         self.pending += 1
         if self.pending >= FLUSH_EVERY:
             self._flush()
+
+    def _track_growth(self, document: Mapping, day: float, size: int) -> None:
+        """Sums for a regression of each top-level array's length (and the document's size) on
+        the document's age: enough to say whether arrays grow with age, and by how much."""
+        for key, value in document.items():
+            if type(value) is list:
+                length = len(value)
+                sums = self.growth.get(key)
+                if sums is None:
+                    sums = self.growth[key] = [0, 0.0, 0.0, 0, 0.0, 0, 0, 0]
+                sums[0] += 1
+                sums[1] += day
+                sums[2] += day * day
+                sums[3] += length
+                sums[4] += length * day
+                sums[5] += length * length
+                sums[6] += size
+                sums[7] += size * length
 
     def flush(self) -> None:
         """Turn the pending chunk into statistics (before pickling a builder to merge it)."""
@@ -98,6 +119,9 @@ class ShapeBuilder:
         other._flush()
         self.size_histogram.merge(other.size_histogram)
         self.too_deep += other.too_deep
+        for key, sums in other.growth.items():
+            mine = self.growth.setdefault(key, [0] * len(sums))
+            self.growth[key] = [a + b for a, b in zip(mine, sums)]
         self.dropped += other.dropped
         self.dropped_at.update(other.dropped_at)
         self._merge_children(self.root, other.root)
@@ -117,6 +141,9 @@ class ShapeBuilder:
     def finish(self, documents_estimated: int | None = None) -> CollectionShape:
         self._flush()
         fields = [_field_shape(node, parent, self.enum_limit) for node, parent in self._pairs()]
+        for field in fields:
+            if field.array is not None and field.path in self.growth:
+                field.array.growth = array_growth(self.growth[field.path])
         fields.sort(key=lambda f: f.path)
         id_node = self.root.children.get("_id")
         return CollectionShape(
@@ -405,6 +432,26 @@ def _string_values(node: _Node, limit: int) -> list[str] | None:
     if not strings or len(strings) > limit or not all(type(v) is str for v in strings):
         return None
     return sorted(strings)
+
+
+MIN_GROWTH_DOCUMENTS = 30
+
+
+def array_growth(sums: list) -> dict | None:
+    """Slope and correlation of array length against document age (ObjectId time), and the bytes
+    each element adds to the document (slope of size against length)."""
+    n, st, stt, sl, slt, sll, ss, ssl = sums
+    if n < MIN_GROWTH_DOCUMENTS:
+        return None
+    var_t, var_l = stt / n - (st / n) ** 2, sll / n - (sl / n) ** 2
+    if var_t <= 0 or var_l <= 0:
+        return None
+    cov_tl, cov_sl = slt / n - st * sl / n / n, ssl / n - ss * sl / n / n
+    per_day = cov_tl / var_t
+    # older documents have smaller creation days: length growing with age is a negative slope on time
+    return {"documents": n, "per_month": round(-per_day * 30.44, 3),
+            "correlation": round(-cov_tl / (var_t * var_l) ** 0.5, 4),
+            "bytes_per_element": round(cov_sl / var_l, 1)}
 
 
 def _detections(node: _Node) -> dict:

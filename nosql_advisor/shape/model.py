@@ -21,6 +21,9 @@ class ArrayShape:
     lengths: dict  # {"min", "max", "mean", "p50", "p95", "p99"}
     element_types: dict[str, int]
     nesting: int = 1
+    # top-level arrays of documents with ObjectId _ids: how length follows document age
+    # {"documents", "per_month" (elements gained per month of age), "correlation", "bytes_per_element"}
+    growth: dict | None = None
 
 
 @dataclass
@@ -87,6 +90,9 @@ class CollectionShape:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
         data = asdict(self)
         data["fields"] = [_drop_none(f) for f in data["fields"]]
+        for field in data["fields"]:
+            if "array" in field:
+                field["array"] = _drop_none(field["array"])
         return _drop_none(data)
 
 
