@@ -17,7 +17,7 @@ from nosql_advisor.progress import STDERR, Reporter
 from nosql_advisor.advise import Advice, advise, schema_drift
 from nosql_advisor.apply import apply_validators
 from nosql_advisor.baseline import write_baseline
-from nosql_advisor.config import load_config
+from nosql_advisor.config import Config, load_config
 from nosql_advisor.parallel import default_workers
 from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, rules_table, summary_table
 from nosql_advisor.report.validators_out import write_validators
@@ -102,12 +102,14 @@ def default_schemas(schemas: Path | None) -> Path | None:
 def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms,
                  schemas: Path | None = None, keep_going: bool = False,
                  declared_schemas: bool = True, enum_limit: int = 0,
-                 workers: int | None = None) -> tuple[ScanOptions, list[Problem]]:
+                 workers: int | None = None, settings: Config | None = None) -> tuple[ScanOptions, list[Problem]]:
     selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
     folder = default_schemas(schemas) if declared_schemas else None
     declared, problems = load_declared(folder, keep_going)
     live = LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency)
-    return ScanOptions(selection, max_paths, live, declared, enum_limit, workers or default_workers()), problems
+    tenant_keys = (settings or Config()).rules.tenant_keys
+    return ScanOptions(selection, max_paths, live, declared, enum_limit, workers or default_workers(),
+                       tenant_keys), problems
 
 
 def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
@@ -208,9 +210,9 @@ def scan(
 
       nosql-advisor scan mongodb://replica.example:27017/?replicaSet=rs0 --db shop --out report/
     """
-    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           schemas, keep_going, workers=workers)
     settings = load_config(config)
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
+                           schemas, keep_going, workers=workers, settings=settings)
     landscape = run_scan(sources, options, quiet)
     advice = advise(landscape, config=settings)
     write_report(out, landscape, advice)
@@ -258,9 +260,9 @@ def diff(
 
       nosql-advisor diff dump/ --schemas schemas/
     """
-    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           schemas, keep_going, workers=workers)
     settings = load_config(config)
+    options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
+                           schemas, keep_going, workers=workers, settings=settings)
     landscape = run_scan(sources, options, quiet)
     advice = advise(landscape, config=settings)
     drift = schema_drift(advice)

@@ -35,16 +35,17 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def infer_in_workers(records: Iterator, decode: Callable, path: Path, namespace: str, max_paths: int,
-                     enum_limit: int, declared: DeclaredSchema | None, workers: int,
+def infer_in_workers(records: Iterator, decode: Callable, path: Path, namespace: str, options,
+                     declared: DeclaredSchema | None,
                      problems: list[Problem]) -> tuple[ShapeBuilder, ValidationTally | None]:
-    """Deal `records` to `workers` processes; returns the merged builder and tally."""
+    """Deal `records` to `options.workers` processes; returns the merged builder and tally."""
+    workers = options.workers
+    builder_args = (namespace, options.max_paths, options.enum_limit, frozenset(options.tenant_keys))
     context = _context()
     inboxes = [context.Queue(maxsize=4) for _ in range(workers)]
     results = context.Queue()
     processes = [context.Process(target=_work, daemon=True,
-                                 args=(index, inboxes[index], results, decode, path, namespace,
-                                       max_paths, enum_limit, declared))
+                                 args=(index, inboxes[index], results, decode, path, builder_args, declared))
                  for index in range(workers)]
     for process in processes:
         process.start()
@@ -82,8 +83,8 @@ def _collect(results, processes) -> list:
     return parts
 
 
-def _work(index, inbox, results, decode, path, namespace, max_paths, enum_limit, declared) -> None:
-    builder = ShapeBuilder(namespace, max_paths, enum_limit)
+def _work(index, inbox, results, decode, path, builder_args, declared) -> None:
+    builder = ShapeBuilder(*builder_args)
     tally = ValidationTally(declared) if declared is not None and declared.schema is not None else None
     found: list = []
     while (item := inbox.get()) is not None:

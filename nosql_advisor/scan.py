@@ -17,6 +17,7 @@ from pathlib import Path
 from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem
 from nosql_advisor.parallel import PARALLEL_MIN_BYTES, infer_in_workers
 from nosql_advisor.progress import Reporter
+from nosql_advisor.rules import TENANT_KEYS
 from nosql_advisor.schema.load import DeclaredSchema, declared_from_options
 from nosql_advisor.schema.validate import ValidationResult, ValidationTally
 from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape, ShapeBuilder
@@ -34,6 +35,7 @@ class ScanOptions:
     schemas: dict[str, DeclaredSchema] = field(default_factory=dict)  # from --schemas, by namespace
     enum_limit: int = 0  # keep values of string fields with at most this many (validators --enum)
     workers: int = 1  # processes that decode and infer one large file (parallel.py)
+    tenant_keys: tuple[str, ...] = TENANT_KEYS  # their values are counted, for tenant skew
 
 
 @dataclass
@@ -53,7 +55,8 @@ class _Pass:
 
     def __init__(self, info: CollectionInfo, options: ScanOptions) -> None:
         self.info = info
-        self.builder = ShapeBuilder(info.namespace, options.max_paths, options.enum_limit)
+        self.builder = ShapeBuilder(info.namespace, options.max_paths, options.enum_limit,
+                                    frozenset(options.tenant_keys))
         origin = "server validator" if info.kind == "live" else "dump metadata"
         self.server = declared_from_options(info.namespace, info.options, origin)
         self.declared = options.schemas.get(info.namespace) or self.server
@@ -157,8 +160,7 @@ def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Report
             read_records, decode_record = READERS[kind]
             records = _counting(read_records(path, info.problems, task.advance), info)
             one_pass.builder, one_pass.tally = infer_in_workers(
-                records, decode_record, path, namespace, options.max_paths, options.enum_limit,
-                one_pass.declared, options.workers, info.problems)
+                records, decode_record, path, namespace, options, one_pass.declared, info.problems)
         else:
             for document, size in read_file_documents(path, info, options.selection, task.advance):
                 one_pass.add(document, size)

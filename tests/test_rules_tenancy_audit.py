@@ -82,3 +82,17 @@ def test_soft_delete_needs_a_ttl_or_partial_index(tmp_path):
                                "partialFilterExpression": {"deleted_at": None}}]})
     assert rows(plain, "DM603") == [("DM603", "app.users", "deleted_at")]
     assert rows(ttl, "DM603") == rows(partial, "DM603") == []
+
+
+def test_tenant_skew_boundary(tmp_path):
+    def orders(top: int, others: int) -> list[dict]:
+        documents = [{"_id": i, "tenant_id": "big", "created_at": NOW, "updated_at": NOW} for i in range(top)]
+        return documents + [{"_id": 1000 + i, "tenant_id": f"t{i % 3}", "created_at": NOW, "updated_at": NOW}
+                            for i in range(others)]
+
+    skewed = dump(tmp_path / "a", {"orders": orders(51, 49), "invoices": scoped()})
+    even = dump(tmp_path / "b", {"orders": orders(49, 51), "invoices": scoped()})
+    [finding] = [f for f in run_rules(skewed) if f.rule == "DM305"]
+    assert (finding.namespace, finding.evidence["top_share"], finding.evidence["distinct"]) == ("app.orders", 0.51, 4)
+    assert "big" not in finding.message + str(finding.evidence)  # the tenant is not named
+    assert rows(even, "DM305") == []

@@ -72,8 +72,8 @@ class _Maker:
         self.fake = Faker("en_US")
         self.fake.seed_instance(seed)
         self.scale = scale
-        weights = [1 / (rank ** 1.6) for rank in range(1, len(TENANTS) + 1)]
-        self.tenant_weights = weights
+        # orders are skewed to one large tenant (DM305); everything else is spread evenly
+        self.skewed_weights = [1 / (rank ** 2.2) for rank in range(1, len(TENANTS) + 1)]
 
     def count(self, base: int, least: int = 3) -> int:
         return max(least, round(base * self.scale))
@@ -87,8 +87,8 @@ class _Maker:
     def oid(self, when: datetime) -> ObjectId:
         return ObjectId(int((when - datetime(1970, 1, 1)).total_seconds()).to_bytes(4, "big") + self.rng.randbytes(8))
 
-    def tenant(self) -> str:
-        return self.rng.choices(TENANTS, self.tenant_weights)[0]
+    def tenant(self, skewed: bool = False) -> str:
+        return self.rng.choices(TENANTS, self.skewed_weights)[0] if skewed else self.rng.choice(TENANTS)
 
     def audit(self, created: datetime) -> dict:
         updated = min(END, created + timedelta(hours=self.rng.randint(0, 2000)))
@@ -221,7 +221,7 @@ def _orders(make: _Maker, customers: DemoCollection, products: DemoCollection, p
                  for p in make.rng.sample(products.documents, make.rng.randint(1, 6))]
         total = sum((i["price"].to_decimal() * i["qty"] for i in items), Decimal(0))
         documents.append({
-            "_id": make.oid(created), "tenant_id": make.tenant(), "customer_id": customer["_id"],
+            "_id": make.oid(created), "tenant_id": make.tenant(skewed=True), "customer_id": customer["_id"],
             "customer": {"name": customer["name"], "email": customer["email"]},
             "items": items, "status": make.rng.choice(["new", "paid", "paid", "shipped", "cancelled"]),
             "total": Decimal128(total), **make.audit(created),
@@ -400,8 +400,13 @@ LABELS = ["Service fee", "Hardware", "Support plan", "Installation", "Shipping"]
 
 def _invoices(make: _Maker, orders: DemoCollection) -> DemoCollection:
     documents = []
+    by_tenant: dict[str, list[dict]] = {}
+    for order in orders.documents:
+        by_tenant.setdefault(order["tenant_id"], []).append(order)
+    tenants = sorted(by_tenant)
     for number in range(make.count(2000)):
-        order = make.rng.choice(orders.documents)
+        # tenants evenly, not in proportion to orders: the control must not inherit the skew
+        order = make.rng.choice(by_tenant[make.rng.choice(tenants)])
         created = make.moment(after=order["created_at"])
         lines = [{"line_no": i + 1, "label": make.rng.choice(LABELS), "qty": make.rng.randint(1, 5),
                   "amount": make.money(5, 300)} for i in range(make.rng.randint(1, 5))]

@@ -17,7 +17,7 @@ def strict(required: list[str], properties: dict, closed: bool = True) -> dict:
 INVOICES = strict(
     ["_id", "tenant_id", "number", "order_id", "amount", "currency", "status", "lines", "created_at", "updated_at"],
     {"_id": {"bsonType": "objectId"}, **TENANT,
-     "number": {"bsonType": "string", "pattern": "^INV-[0-9]{6}$"},
+     "number": {"bsonType": "string", "pattern": "^INV-[0-9]{6,}$"},
      "order_id": {"bsonType": "objectId", "description": "reference to shop.orders._id"},
      "amount": {"bsonType": "decimal", "minimum": 0},
      "currency": {"enum": ["EUR", "USD", "GBP"]},
@@ -44,7 +44,7 @@ SHIPMENTS = strict(
 CATEGORIES = strict(
     ["_id", "tenant_id", "code", "title", "parent_code", "position", "created_at", "updated_at"],
     {"_id": {"bsonType": "objectId"}, **TENANT,
-     "code": {"bsonType": "string", "pattern": "^CAT-[0-9]{3}$"},
+     "code": {"bsonType": "string", "pattern": "^CAT-[0-9]{4,}$"},
      "title": {"bsonType": "string", "maxLength": 40},
      "parent_code": {"bsonType": ["string", "null"]},
      "position": {"bsonType": "int", "minimum": 0},

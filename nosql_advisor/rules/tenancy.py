@@ -108,6 +108,29 @@ def unprefixed_indexes(landscape, thresholds: dict, config) -> list[Finding]:
     return findings
 
 
+def tenant_skew(landscape, thresholds: dict, config) -> list[Finding]:
+    """DM305: one tenant holds most of a tenant-scoped collection's documents."""
+    findings = []
+    for collections in scoped_collections(landscape, config).values():
+        for collection in collections:
+            key = tenant_key_of(collection, config.tenant_keys)
+            field = collection.shape.field(key) if key else None
+            skew = field.value_skew if field is not None else None
+            if not skew or skew["distinct"] < thresholds["min_tenants"] or skew["top_share"] < thresholds["top_share"]:
+                continue
+            findings.append(Finding(
+                "DM305", "low", collection.info.namespace, key,
+                f"one tenant holds {skew['top_share']:.0%} of the sampled documents "
+                f"({skew['top_count']:,}), across {skew['distinct']:,} tenants.",
+                {**skew, "thresholds": thresholds},
+                "Plan for the largest tenant: shard on a key that starts with the tenant key and "
+                "spreads it (tenant_id + a hashed or time component), watch its indexes' size, "
+                "and consider moving it to its own cluster when it keeps growing."))
+    return findings
+
+
+register(Rule("DM305", "tenant skew: one tenant holds most documents", "low", "scale drivers", tenant_skew,
+              {"top_share": 0.5, "min_tenants": 3}))
 register(Rule("DM301", "collection with no tenant key in a multi-tenant database", "high",
               "security & access", missing_tenant_key))
 register(Rule("DM302", "tenant key missing in part of a collection", "high", "security & access",

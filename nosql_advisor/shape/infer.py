@@ -33,7 +33,7 @@ class _Node:
 
     __slots__ = (
         "path", "depth", "children", "values", "stamps", "arrays", "objects", "count", "types",
-        "type_times", "add_value", "add_stamp",
+        "type_times", "add_value", "add_stamp", "value_counts",
         "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
         "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
     )
@@ -45,6 +45,7 @@ class _Node:
         self.values: list = []
         self.stamps: list = []  # creation second of the document each value came from (or None)
         self.type_times: dict[str, list[int]] = {}  # type -> [first, last] creation second
+        self.value_counts: Counter | None = None  # only for paths asked for (tenant keys): skew
         self.add_value = self.values.append  # bound once per chunk: one lookup per value in the walk
         self.add_stamp = self.stamps.append
         self.arrays: list[list] = []
@@ -65,8 +66,10 @@ class _Node:
 class ShapeBuilder:
     """Feed documents one at a time with `add`, then `finish` for the CollectionShape."""
 
-    def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS, enum_limit: int = 0) -> None:
+    def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS, enum_limit: int = 0,
+                 count_values: frozenset[str] = frozenset()) -> None:
         self.namespace = namespace
+        self.count_values = count_values  # top-level paths whose values are counted (tenant keys)
         self.max_paths = max_paths
         self.enum_limit = enum_limit  # keep the values of string fields with at most this many
         self.root = _Node("", 0)
@@ -201,6 +204,8 @@ class ShapeBuilder:
             return None
         path = f"{parent.path}.{key}" if parent.path else key
         child = parent.children[key] = _Node(path, depth)
+        if path in self.count_values:
+            child.value_counts = Counter()
         self.nodes.append(child)
         return child
 
@@ -232,8 +237,35 @@ class ShapeBuilder:
                 _flush_node(node)
 
 
+MAX_COUNTED_VALUES = 10_000
+
+
+def _count_values(node: _Node, values: list) -> None:
+    """Per-value counts for a tenant key (skew); dropped past MAX_COUNTED_VALUES distinct."""
+    try:
+        node.value_counts.update(values)
+    except TypeError:  # an unhashable value: not a usable key
+        node.value_counts = None
+        return
+    if len(node.value_counts) > MAX_COUNTED_VALUES:
+        node.value_counts = None
+
+
+def _skew(node: _Node) -> dict | None:
+    counts = node.value_counts
+    if not counts:
+        return None
+    top = max(counts.values())
+    return {"distinct": len(counts), "top_count": top, "top_share": round(top / sum(counts.values()), 6)}
+
+
 def _merge_node(mine: _Node, theirs: _Node) -> None:
     mine.objects += theirs.objects
+    if mine.value_counts is not None:
+        if theirs.value_counts is None:
+            mine.value_counts = None
+        else:
+            mine.value_counts.update(theirs.value_counts)
     mine.count += theirs.count
     mine.types.update(theirs.types)
     mine.array_count += theirs.array_count
@@ -261,6 +293,8 @@ def _flush_node(node: _Node) -> None:
     node.count += len(values)
     kinds = _count_types(node.types, values)
     _type_times(node, kinds, values, stamps)
+    if node.value_counts is not None:
+        _count_values(node, values)
     elements: list = []
     if arrays:
         node.array_count += len(arrays)
@@ -482,6 +516,7 @@ def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
         distinct_estimate=node.distinct.estimate(),
         string_values=_string_values(node, enum_limit),
         **_detections(node),
+        value_skew=_skew(node),
         array=array,
         string_length=node.strings.summary(),
         number_range=None if node.number_min is None else {

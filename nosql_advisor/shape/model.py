@@ -55,6 +55,8 @@ class FieldShape:
     # distinct strings; names and counts only, never a value
     detected: dict[str, int] | None = None
     examined: int | None = None
+    # only for tenant-key paths: {"distinct", "top_count", "top_share"} (never the values)
+    value_skew: dict | None = None
 
 
 @dataclass
