@@ -18,7 +18,7 @@ from nosql_advisor.demo.model import DemoCollection
 
 LABELS = ["Service fee", "Hardware", "Support plan", "Installation", "Shipping"]
 TITLES = ["Lighting", "Seating", "Tables", "Storage", "Kitchen", "Office", "Garden", "Textiles"]
-ROOTS = len(TENANTS)  # category n belongs to tenant n % 12, so CAT-000n is its own root
+ROOTS = len(TENANTS)
 
 
 def _invoice(make: Maker, number: int, order: dict) -> dict:
@@ -63,12 +63,14 @@ def shipments(make: Maker, invoices: DemoCollection) -> DemoCollection:
 
 
 def categories(make: Maker) -> DemoCollection:
+    """A two-level tree per tenant, referenced by _id (category n belongs to tenant n % 12, the
+    first twelve are the roots, so a parent is always of the same tenant)."""
     documents = []
     for number in range(make.count(120)):
-        created = make.moment()
+        created = make.moment(after=documents[number % ROOTS]["created_at"] if number >= ROOTS else None)
         documents.append({
             "_id": make.oid(created), "tenant_id": make.spread_tenant(number), "code": f"CAT-{number:04d}",
             "title": make.rng.choice(TITLES),
-            "parent_code": None if number < ROOTS else f"CAT-{number % ROOTS:04d}",
+            "parent_id": documents[number % ROOTS]["_id"] if number >= ROOTS else None,
             "position": make.rng.randint(0, 20), **make.audit(created)})
     return DemoCollection("categories", documents, [tenant_index(("code", 1), unique=True)], validator(schemas.CATEGORIES))

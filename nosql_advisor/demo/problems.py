@@ -4,7 +4,6 @@ email, API clients with their secrets in clear, file blobs, deep trees, a collec
 
 from __future__ import annotations
 
-from bson import Binary
 
 from nosql_advisor.demo.maker import TENANTS, Maker, tenant_index
 from nosql_advisor.demo.model import DATABASE, DemoCollection, PlantedProblem, ns
@@ -19,7 +18,7 @@ def coupons(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
                   "percent": make.rng.choice([5, 10, 15, 20]), "active": make.rng.random() < 0.7}
                  for n in range(make.count(200))]
     planted += [
-        PlantedProblem("DM301", ns("coupons"), None, f"no tenant key in any of the {len(documents)} coupons, in a database where every other tenant-scoped collection has one"),
+        PlantedProblem("DM301", ns("coupons"), None, f"no tenant key in any of the {len(documents):,} coupons, in a database where every other tenant-scoped collection has one"),
         PlantedProblem("DM602", ns("coupons"), None, "no created_at / updated_at audit fields in any coupon"),
     ]
     return DemoCollection("coupons", documents, [{"key": {"code": 1}, "name": "code_1", "unique": True}])
@@ -33,7 +32,7 @@ def newsletter_subscribers(make: Maker, planted: list[PlantedProblem]) -> DemoCo
                           "subscribed": make.rng.random() < 0.9})
     name = "newsletter_subscribers"
     planted += [
-        PlantedProblem("DM601", ns(name), "_id", f"_id is the subscriber's email address in all {len(documents)} documents: it changes, and every reference breaks"),
+        PlantedProblem("DM601", ns(name), "_id", f"_id is the subscriber's email address in all {len(documents):,} documents: it changes, and every reference breaks"),
         PlantedProblem("DM602", ns(name), None, "no created_at / updated_at audit fields in any subscriber"),
         PlantedProblem("DM701", ns(name), "_id", "email addresses in clear, as the _id"),
         PlantedProblem("DM701", ns(name), "email", "email addresses in clear"),
@@ -67,7 +66,7 @@ def attachments(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
         created = make.moment()
         size = make.rng.randint(4, 9) * 1024 * 1024
         documents.append({"_id": make.oid(created), "tenant_id": make.spread_tenant(number),
-                          "file_name": f"scan-{number:03d}.pdf", "content": Binary(make.rng.randbytes(size)),
+                          "file_name": f"scan-{number:03d}.pdf", "content": make.rng.randbytes(size),  # binData subtype 0
                           **make.audit(created)})
     largest = max(len(d["content"]) for d in documents) / 2 ** 20
     planted.append(PlantedProblem("DM103", ns("attachments"), None, f"file contents stored as binData: documents of 4-9 MiB (largest {largest:.0f} MiB) heading for the 16 MiB limit; use GridFS or object storage"))

@@ -42,11 +42,11 @@ SHIPMENTS = strict(
      **AUDIT})
 
 CATEGORIES = strict(
-    ["_id", "tenant_id", "code", "title", "parent_code", "position", "created_at", "updated_at"],
+    ["_id", "tenant_id", "code", "title", "parent_id", "position", "created_at", "updated_at"],
     {"_id": {"bsonType": "objectId"}, **TENANT,
      "code": {"bsonType": "string", "pattern": "^CAT-[0-9]{4,}$"},
      "title": {"bsonType": "string", "maxLength": 40},
-     "parent_code": {"bsonType": ["string", "null"]},
+     "parent_id": {"bsonType": ["objectId", "null"], "description": "reference to shop.categories._id"},
      "position": {"bsonType": "int", "minimum": 0},
      **AUDIT})
 

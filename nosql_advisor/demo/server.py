@@ -27,7 +27,7 @@ class LocalServer:
     port: int
     process: subprocess.Popen
     storage: Path
-    owns_storage: bool
+    owns_storage: bool = True  # made by start_secantus, so stop() removes it
 
     def stop(self) -> None:
         """Stop the process (kill it after 10 s) and remove storage the server created itself."""

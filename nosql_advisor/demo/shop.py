@@ -13,7 +13,7 @@ from nosql_advisor.demo.maker import END, START, TENANTS, Maker, by_tenant, tena
 from nosql_advisor.demo.model import DemoCollection, PlantedProblem, ns
 
 PRICE_MIGRATION = datetime(2025, 9, 1)  # products.price: string before, decimal after (DM505)
-ORDER_IDS_PER_MONTH = 3  # customers.order_ids growth (DM102)
+ORDER_IDS_PER_MONTH = 1.5  # customers.order_ids growth (DM102); still short today, so not DM101
 KINDS = ["Lamp", "Chair", "Mug", "Desk", "Shelf"]
 
 
@@ -46,7 +46,7 @@ def _customer(make: Maker, number: int) -> dict:
     created = make.moment()
     first, last = make.fake.first_name(), make.fake.last_name()
     audit = make.audit(created)
-    deleted_at = created + timedelta(days=30) if make.rng.random() < 0.05 else None
+    deleted_at = make.moment(after=created) if make.rng.random() < 0.05 else None
     if deleted_at:
         audit["updated_at"] = max(audit["updated_at"], deleted_at)
     return {
@@ -66,8 +66,8 @@ def customers(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
     deleted = sum(d["deleted_at"] is not None for d in documents)
     longest = max(len(d["order_ids"]) for d in documents)
     planted += [
-        PlantedProblem("DM102", ns("customers"), "order_ids", f"order_ids grows with customer age, about +{ORDER_IDS_PER_MONTH} ids per month since creation and never trimmed (up to {longest} ids after two years)"),
-        PlantedProblem("DM603", ns("customers"), "deleted_at", f"soft delete: deleted_at set on {deleted} of {len(documents)} customers, with no TTL or partial index to enforce retention"),
+        PlantedProblem("DM102", ns("customers"), "order_ids", f"order_ids grows with customer age, about +{ORDER_IDS_PER_MONTH} ids per month since creation and never trimmed: short today (at most {longest} ids), but with no bound"),
+        PlantedProblem("DM603", ns("customers"), "deleted_at", f"soft delete: deleted_at set on {deleted:,} of {len(documents):,} customers, with no TTL or partial index to enforce retention"),
         PlantedProblem("DM701", ns("customers"), "phone", "phone numbers in clear in every customer"),
         PlantedProblem("DM701", ns("customers"), "date_of_birth", "dates of birth in clear in every customer"),
         PlantedProblem("DM701", ns("customers"), "card_number", "16-digit card numbers that pass the Luhn check, in clear in every customer"),
@@ -102,10 +102,10 @@ def products(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
     strings = sum(isinstance(d["price"], str) for d in documents)
     keys = max(len(d["daily_views"]) for d in documents)
     planted += [
-        PlantedProblem("DM101", ns("products"), "reviews", f"reviews embedded without bound: {len(popular)} of {total} products hold 2,000-3,000 entries, no maxItems declared"),
+        PlantedProblem("DM101", ns("products"), "reviews", f"reviews embedded without bound: {len(popular)} of {total:,} products hold 2,000-3,000 entries, no maxItems declared"),
         PlantedProblem("DM105", ns("products"), "daily_views", f"one key per day (\"2025-01-01\": n), up to {keys} date keys in one document: data used as field names"),
-        PlantedProblem("DM505", ns("products"), "price", f"price is a string in the {strings} products created before {PRICE_MIGRATION.date()} and a decimal after"),
-        PlantedProblem("DM503", ns("products"), "price", f"the {strings} string prices fail the declared bsonType decimal"),
+        PlantedProblem("DM505", ns("products"), "price", f"price is a string in the {strings:,} products created before {PRICE_MIGRATION.date()} and a decimal after"),
+        PlantedProblem("DM503", ns("products"), "price", f"the {strings:,} string prices fail the declared bsonType decimal"),
     ]
     return DemoCollection("products", documents, [tenant_index(("sku", 1), unique=True)], validator(schemas.PRODUCTS))
 
@@ -127,7 +127,7 @@ def orders(make: Maker, customers: DemoCollection, products: DemoCollection, pla
     """Orders of a tenant go to that tenant's customers and products; one tenant has most of them."""
     people, catalogues = by_tenant(customers.documents), by_tenant(products.documents)
     documents = []
-    for number in range(make.count(8000)):
+    for number in range(make.count(8000, least=100)):  # enough for the skew to show
         tenant = make.skewed_tenant(number)
         documents.append(_order(make, make.rng.choice(people[tenant]), catalogues[tenant]))
     top = TENANTS[0]
@@ -160,7 +160,7 @@ def carts(make: Maker, customers: DemoCollection, products: DemoCollection, plan
         documents.append(cart)
     missing = sum("tenant_id" not in d for d in documents)
     planted += [
-        PlantedProblem("DM302", ns("carts"), "tenant_id", f"tenant_id missing in {missing} of {len(documents)} carts ({missing / len(documents):.0%})"),
+        PlantedProblem("DM302", ns("carts"), "tenant_id", f"tenant_id missing in {missing:,} of {len(documents):,} carts ({missing / len(documents):.0%})"),
         PlantedProblem("DM502", ns("carts"), None, "validator with validationAction warn and validationLevel moderate"),
         PlantedProblem("DM504", ns("carts"), "promo_code", "promo_code in every cart but not declared in the schema"),
     ]
@@ -182,8 +182,8 @@ def reviews(make: Maker, products: DemoCollection, planted: list[PlantedProblem]
     drifted = sum(d["product_name"].endswith(" (old name)") for d in documents)
     invalid = sum(d["rating"] not in range(1, 6) for d in documents)
     planted += [
-        PlantedProblem("DM202", ns("reviews"), "product_name", f"{drifted} of {len(documents)} product_name copies ({drifted / len(documents):.0%}) differ from shop.products.name (the schema documents that source of truth)"),
-        PlantedProblem("DM503", ns("reviews"), "rating", f"{invalid} of {len(documents)} ratings ({invalid / len(documents):.0%}) are 0 or 6, outside the declared minimum 1 / maximum 5"),
+        PlantedProblem("DM202", ns("reviews"), "product_name", f"{drifted:,} of {len(documents):,} product_name copies ({drifted / len(documents):.0%}) differ from shop.products.name (the schema documents that source of truth)"),
+        PlantedProblem("DM503", ns("reviews"), "rating", f"{invalid:,} of {len(documents):,} ratings ({invalid / len(documents):.0%}) are 0 or 6, outside the declared minimum 1 / maximum 5"),
     ]
     return DemoCollection("reviews", documents, [tenant_index(("product_id", 1))], validator(schemas.REVIEWS))
 

@@ -60,13 +60,20 @@ def write_export(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
 
 def load_live(demo: Demo, uri: str, drop: bool = True) -> None:
     """Create, fill and index every collection, then install validators with collMod, so the
-    planted documents that violate them are already in (as on a real server with history)."""
+    planted documents that violate them are already in (as on a real server with history).
+
+    drop=False keeps what else the database holds; a demo collection that already exists is
+    filled as it is (with the validator of an earlier load, the planted documents are refused)."""
     with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
         database = client[demo.database]
         if drop:
             client.drop_database(demo.database)
+        existing = set(database.list_collection_names())
         for collection in demo.collections:
-            target = database.create_collection(collection.name)
+            if collection.name in existing:
+                target = database[collection.name]
+            else:
+                target = database.create_collection(collection.name)
             documents = collection.documents
             for start in range(0, len(documents), BATCH):
                 target.insert_many(documents[start:start + BATCH], ordered=True)
