@@ -49,6 +49,15 @@ def scoped_collections(landscape, config) -> dict[str, list]:
     return keyed
 
 
+def keyed_collections(landscape, config):
+    """(collection, tenant key, its field shape) for every tenant-scoped collection that has one."""
+    for collections in scoped_collections(landscape, config).values():
+        for collection in collections:
+            key = tenant_key_of(collection, config.tenant_keys)
+            if key is not None:
+                yield collection, key, collection.shape.field(key)
+
+
 def missing_tenant_key(landscape, thresholds: dict, config) -> list[Finding]:
     """DM301: a tenant-scoped collection of a multi-tenant database with no tenant key."""
     findings = []
@@ -70,12 +79,8 @@ def missing_tenant_key(landscape, thresholds: dict, config) -> list[Finding]:
 def partial_tenant_key(landscape, thresholds: dict, config) -> list[Finding]:
     """DM302: a tenant key missing from part of a collection."""
     findings = []
-    for collections in scoped_collections(landscape, config).values():
-        for collection in collections:
-            key = tenant_key_of(collection, config.tenant_keys)
-            field = collection.shape.field(key) if key else None
-            if field is None or field.probability >= 1.0:
-                continue
+    for collection, key, field in keyed_collections(landscape, config):
+        if field.probability < 1.0:
             missing = collection.shape.sampled - field.count
             findings.append(Finding(
                 "DM302", "high", collection.info.namespace, key,
@@ -90,42 +95,35 @@ def partial_tenant_key(landscape, thresholds: dict, config) -> list[Finding]:
 def unprefixed_indexes(landscape, thresholds: dict, config) -> list[Finding]:
     """DM303: indexes of a tenant-scoped collection that do not start with its tenant key."""
     findings = []
-    for collections in scoped_collections(landscape, config).values():
-        for collection in collections:
-            key = tenant_key_of(collection, config.tenant_keys)
-            if key is None:
+    for collection, key, _ in keyed_collections(landscape, config):
+        for index in collection.info.indexes:
+            fields = list(index.get("key", {}))
+            if index.get("name") == "_id_" or not fields or fields[0] == key:
                 continue
-            for index in collection.info.indexes:
-                fields = list(index.get("key", {}))
-                if index.get("name") == "_id_" or not fields or fields[0] == key:
-                    continue
-                findings.append(Finding(
-                    "DM303", "medium", collection.info.namespace, None,
-                    f"index {index.get('name')} {fields} does not start with '{key}': a query of one "
-                    "tenant scans every tenant's entries.",
-                    {"index": index.get("name"), "keys": fields, "tenant_key": key},
-                    f"Rebuild it as {{{key}: 1, ...}} so each tenant reads only its own part of the index."))
+            findings.append(Finding(
+                "DM303", "medium", collection.info.namespace, None,
+                f"index {index.get('name')} {fields} does not start with '{key}': a query of one "
+                "tenant scans every tenant's entries.",
+                {"index": index.get("name"), "keys": fields, "tenant_key": key},
+                f"Rebuild it as {{{key}: 1, ...}} so each tenant reads only its own part of the index."))
     return findings
 
 
 def tenant_skew(landscape, thresholds: dict, config) -> list[Finding]:
     """DM305: one tenant holds most of a tenant-scoped collection's documents."""
     findings = []
-    for collections in scoped_collections(landscape, config).values():
-        for collection in collections:
-            key = tenant_key_of(collection, config.tenant_keys)
-            field = collection.shape.field(key) if key else None
-            skew = field.value_skew if field is not None else None
-            if not skew or skew["distinct"] < thresholds["min_tenants"] or skew["top_share"] < thresholds["top_share"]:
-                continue
-            findings.append(Finding(
-                "DM305", "low", collection.info.namespace, key,
-                f"one tenant holds {skew['top_share']:.0%} of the sampled documents "
-                f"({skew['top_count']:,}), across {skew['distinct']:,} tenants.",
-                {**skew, "thresholds": thresholds},
-                "Plan for the largest tenant: shard on a key that starts with the tenant key and "
-                "spreads it (tenant_id + a hashed or time component), watch its indexes' size, "
-                "and consider moving it to its own cluster when it keeps growing."))
+    for collection, key, field in keyed_collections(landscape, config):
+        skew = field.value_skew
+        if not skew or skew["distinct"] < thresholds["min_tenants"] or skew["top_share"] < thresholds["top_share"]:
+            continue
+        findings.append(Finding(
+            "DM305", "low", collection.info.namespace, key,
+            f"one tenant holds {skew['top_share']:.0%} of the sampled documents "
+            f"({skew['top_count']:,}), across {skew['distinct']:,} tenants.",
+            {**skew, "thresholds": thresholds},
+            "Plan for the largest tenant: shard on a key that starts with the tenant key and "
+            "spreads it (tenant_id + a hashed or time component), watch its indexes' size, "
+            "and consider moving it to its own cluster when it keeps growing."))
     return findings
 
 
