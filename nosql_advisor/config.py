@@ -131,7 +131,8 @@ def _parse(section: dict, origin: Path) -> Config:
     return Config(
         origin=str(origin),
         rules=RuleConfig(thresholds, tuple(section.get("tenant_keys", TENANT_KEYS)),
-                         frozenset(section.get("global_collections", []))),
+                         frozenset(section.get("global_collections", [])),
+                         dict(section.get("sources_of_truth", {}))),
         severities={rule: values["severity"] for rule, values in rules.items() if "severity" in values},
         sources_of_truth=dict(section.get("sources_of_truth", {})),
         ignores=tuple(Ignore(**item) for item in section.get("ignore", [])),

@@ -49,6 +49,7 @@ class RuleConfig:
     thresholds: dict[str, dict] = field(default_factory=dict)  # rule id -> overrides
     tenant_keys: tuple[str, ...] = TENANT_KEYS
     global_collections: frozenset[str] = frozenset()  # namespaces exempt from tenant rules
+    sources_of_truth: dict[str, str] = field(default_factory=dict)  # "db.coll.path" -> "db.coll[.path]"
 
 
 def register(rule: Rule) -> Rule:
@@ -58,7 +59,7 @@ def register(rule: Rule) -> Rule:
 
 def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
     """Every registered check, with its default thresholds updated by the config's."""
-    from nosql_advisor.rules import audit, identity, privacy, scale, tenancy  # noqa: F401  (importing registers the checks)
+    from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy  # noqa: F401  (importing registers the checks)
 
     findings: list[Finding] = []
     for rule in list(RULES.values()):
@@ -69,6 +70,6 @@ def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
 
 
 def all_rules() -> list[Rule]:
-    from nosql_advisor.rules import audit, catalogue, identity, privacy, scale, tenancy  # noqa: F401 - registers every rule
+    from nosql_advisor.rules import audit, catalogue, duplication, identity, privacy, scale, tenancy  # noqa: F401 - registers every rule
 
     return [RULES[key] for key in sorted(RULES)]

@@ -514,6 +514,7 @@ def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
         probability=round(node.count / parent.objects, 6) if parent.objects else 0.0,
         types=dict(sorted(node.types.items())),
         distinct_estimate=node.distinct.estimate(),
+        fingerprints=node.distinct.fingerprints() if node.distinct.seen else None,
         string_values=_string_values(node, enum_limit),
         **_detections(node),
         value_skew=_skew(node),

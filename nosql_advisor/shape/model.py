@@ -57,6 +57,9 @@ class FieldShape:
     examined: int | None = None
     # only for tenant-key paths: {"distinct", "top_count", "top_share"} (never the values)
     value_skew: dict | None = None
+    # (k smallest value hashes, whether that is every distinct value): cross-collection matching
+    # (DM201); kept in memory, not written to report.json
+    fingerprints: tuple[list[int], bool] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -91,7 +94,7 @@ class CollectionShape:
     def to_dict(self) -> dict:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
         data = asdict(self)
-        data["fields"] = [_drop_none(f) for f in data["fields"]]
+        data["fields"] = [_drop_none({k: v for k, v in f.items() if k != "fingerprints"}) for f in data["fields"]]
         for field in data["fields"]:
             if "array" in field:
                 field["array"] = _drop_none(field["array"])

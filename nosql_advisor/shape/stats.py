@@ -183,6 +183,14 @@ class DistinctSketch:
         kth = max(self.bottom)
         return min(self.seen, round((self.k - 1) * HASH_SPACE / (kth + 1)))
 
+    def fingerprints(self) -> tuple[list[int], bool]:
+        """The k smallest stable hashes of the distinct values, sorted, and whether they are all
+        of them: enough to estimate how much of one field's values another field holds, across
+        collections and sources, without keeping a value."""
+        if self.exact is not None:
+            return sorted(stable_hashes(list(self.exact)))[: self.k] if self.exact else [], True
+        return sorted(self.bottom), False
+
     def sample(self) -> list:
         """The distinct values held: all of them below k, else a uniform sample of k."""
         return list(self.exact if self.exact is not None else self.bottom.values())
