@@ -5,7 +5,6 @@ from nosql_advisor.rules import RULES, Rule, register
 CATALOGUE = [
     ("DM102", "growing array: length grows with document age", "medium", "scale drivers"),
     ("DM201", "duplicated data with no documented source of truth", "medium", "avoid duplication"),
-    ("DM202", "duplicated data that has drifted from its source", "high", "avoid duplication"),
     ("DM301", "collection with no tenant key in a multi-tenant database", "high", "security & access"),
     ("DM302", "tenant key missing in part of a collection", "high", "security & access"),
     ("DM303", "index not prefixed by the tenant key", "medium", "security & access, indexing"),

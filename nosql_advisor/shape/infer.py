@@ -21,6 +21,7 @@ from nosql_advisor.bsontypes import (
 )
 from nosql_advisor.shape.detect import detect
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
+from nosql_advisor.shape.rows import DEFAULT_ROWS, RowSample
 from nosql_advisor.shape.stats import DistinctSketch, Histogram
 
 DEFAULT_MAX_PATHS = 5000
@@ -67,8 +68,9 @@ class ShapeBuilder:
     """Feed documents one at a time with `add`, then `finish` for the CollectionShape."""
 
     def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS, enum_limit: int = 0,
-                 count_values: frozenset[str] = frozenset()) -> None:
+                 count_values: frozenset[str] = frozenset(), rows: int = DEFAULT_ROWS) -> None:
         self.namespace = namespace
+        self.rows = RowSample(rows)  # documents as value-hash rows, for joins (DM202)
         self.count_values = count_values  # top-level paths whose values are counted (tenant keys)
         self.max_paths = max_paths
         self.enum_limit = enum_limit  # keep the values of string fields with at most this many
@@ -86,6 +88,7 @@ class ShapeBuilder:
         _id = document.get("_id")
         stamp = int.from_bytes(_id.binary[:4], "big") if type(_id) is ObjectId else None
         self._walk_object(document, self.root, 0, stamp)
+        self.rows.add(document)
         if bson_size is not None:
             self.sizes.append(bson_size)
             if stamp is not None:
@@ -122,6 +125,7 @@ class ShapeBuilder:
         other._flush()
         self.size_histogram.merge(other.size_histogram)
         self.too_deep += other.too_deep
+        self.rows.merge(other.rows)
         for key, sums in other.growth.items():
             mine = self.growth.setdefault(key, [0] * len(sums))
             self.growth[key] = [a + b for a, b in zip(mine, sums)]
@@ -160,6 +164,7 @@ class ShapeBuilder:
             fields=fields,
             capped=self._cap(),
             too_deep=self.too_deep or None,
+            rows=self.rows.rows(),
         )
 
     # -- the walk: appends only ------------------------------------------------------

@@ -7,7 +7,7 @@ written to report.json and read back, compared across runs, and tested by value.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 @dataclass
 class ArrayShape:
@@ -83,6 +83,9 @@ class CollectionShape:
     fields: list[FieldShape]
     capped: PathCap | None = None
     too_deep: int | None = None  # subtrees nested deeper than the walk goes (400 levels), not read
+    # a bottom-k sample of documents as {path: value hash} rows (shape/rows.py), for joins across
+    # collections (DM202); kept in memory, not written to report.json
+    rows: list[dict[str, int]] | None = field(default=None, repr=False)
 
     def field(self, path: str) -> FieldShape | None:
         """The field at `path`, or None when the sample never held it."""
@@ -93,7 +96,7 @@ class CollectionShape:
 
     def to_dict(self) -> dict:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
-        data = asdict(self)
+        data = asdict(replace(self, rows=None))
         data["fields"] = [_drop_none({k: v for k, v in f.items() if k != "fingerprints"}) for f in data["fields"]]
         for field in data["fields"]:
             if "array" in field:

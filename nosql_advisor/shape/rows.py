@@ -1,0 +1,79 @@
+"""A bounded sample of documents as rows of value hashes, for joins across collections.
+
+Cross-collection rules need to line one collection's copy up with its source document (DM202:
+does `reviews.product_name` still equal `products.name` of the product `reviews.product_id`
+points at?). Field-level fingerprints cannot answer that; rows can. A row is one document's
+scalar values outside arrays, each replaced by its stable hash: `{"product_id": h1,
+"product_name": h2, "customer.email": h3}`. No value is kept.
+
+Which documents: the `k` with the smallest stable hash of `_id` (a bottom-k sample). That is a
+uniform sample that does not depend on the order documents arrive in, so two workers' samples
+merge exactly into the sample one pass would have kept, and the same input always gives the same
+rows. Below `k` documents, every document is a row, and joins are exact.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+
+from nosql_advisor.bsontypes import OBJECT_TYPES
+from nosql_advisor.shape.stats import stable_hash
+
+DEFAULT_ROWS = 2000
+MAX_ROW_DEPTH = 8  # nested objects deeper than this are not part of a row
+
+
+class RowSample:
+    """Feed every document to `add`; `rows()` gives the kept rows, ordered by `_id` hash."""
+
+    __slots__ = ("k", "heap", "kept")
+
+    def __init__(self, k: int = DEFAULT_ROWS) -> None:
+        self.k = k
+        self.heap: list[int] = []  # negated _id hashes: heap[0] is minus the largest kept
+        self.kept: dict[int, dict[str, int]] = {}
+
+    def add(self, document: Mapping) -> None:
+        if "_id" not in document or self.k <= 0:
+            return
+        key = stable_hash(document["_id"])
+        if key in self.kept:
+            return
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, -key)
+        elif key < -self.heap[0]:
+            del self.kept[-heapq.heappushpop(self.heap, -key)]
+        else:
+            return
+        self.kept[key] = row_hashes(document)
+
+    def merge(self, other: RowSample) -> None:
+        """The sample both parts' documents would have given in one pass."""
+        for key in sorted(other.kept):
+            if key in self.kept:
+                continue
+            if len(self.heap) < self.k:
+                heapq.heappush(self.heap, -key)
+            elif key < -self.heap[0]:
+                del self.kept[-heapq.heappushpop(self.heap, -key)]
+            else:
+                break  # the rest of other's keys are larger still
+            self.kept[key] = other.kept[key]
+
+    def rows(self) -> list[dict[str, int]]:
+        return [self.kept[key] for key in sorted(self.kept)]
+
+
+def row_hashes(document: Mapping, prefix: str = "", depth: int = 0) -> dict[str, int]:
+    """Path -> stable hash of each scalar value outside arrays (nested objects walked)."""
+    row: dict[str, int] = {}
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        kind = type(value)
+        if kind in OBJECT_TYPES:
+            if depth < MAX_ROW_DEPTH:
+                row.update(row_hashes(value, f"{path}.", depth + 1))
+        elif kind is not list and value is not None:
+            row[path] = stable_hash(value)
+    return row

@@ -1,0 +1,57 @@
+"""The row sample: documents as {path: value hash} rows, bounded, order-free, mergeable."""
+
+from __future__ import annotations
+
+import random
+
+from bson import ObjectId
+
+from nosql_advisor.shape import ShapeBuilder
+from nosql_advisor.shape.rows import RowSample, row_hashes
+from nosql_advisor.shape.stats import stable_hash
+
+
+def documents(n: int) -> list[dict]:
+    return [{"_id": ObjectId(), "name": f"n{i}", "customer": {"email": f"e{i}@x.org", "tags": ["a"]},
+             "items": [{"sku": "s"}], "note": None} for i in range(n)]
+
+
+def test_a_row_holds_hashes_of_scalars_outside_arrays():
+    document = documents(1)[0]
+    assert row_hashes(document) == {"_id": stable_hash(document["_id"]), "name": stable_hash("n0"),
+                                    "customer.email": stable_hash("e0@x.org")}
+
+
+def test_every_document_is_a_row_below_k_and_k_rows_above():
+    small, large = RowSample(k=50), RowSample(k=50)
+    for document in documents(40):
+        small.add(document)
+    for document in documents(500):
+        large.add(document)
+    assert len(small.rows()) == 40 and len(large.rows()) == 50
+
+
+def test_the_sample_does_not_depend_on_order_and_merges_exactly():
+    docs = documents(300)
+    whole, shuffled, left, right = (RowSample(k=64) for _ in range(4))
+    for document in docs:
+        whole.add(document)
+    for document in random.Random(3).sample(docs, len(docs)):
+        shuffled.add(document)
+    for document in docs[:170]:
+        left.add(document)
+    for document in docs[170:]:
+        right.add(document)
+    left.merge(right)
+    assert whole.rows() == shuffled.rows() == left.rows()
+    kept = sorted(stable_hash(d["_id"]) for d in docs)[:64]  # the 64 smallest _id hashes
+    assert [row["_id"] for row in whole.rows()] == kept
+
+
+def test_the_shape_carries_rows_but_the_report_does_not():
+    builder = ShapeBuilder("shop.reviews")
+    for document in documents(10):
+        builder.add(document, 100)
+    shape = builder.finish()
+    assert len(shape.rows) == 10
+    assert "rows" not in shape.to_dict()
