@@ -5,7 +5,9 @@ works across collections and sources and never holds a value. A field of X refer
 values are (almost all) among Y's `_id`s; a string field of X copies Y.g when its values are among
 Y.g's. A copy counts as duplicated data only when X also references Y (or, with no `_id`
 reference, when another copied field is a unique key of Y and so serves as the reference): the
-join that makes it an extended reference.
+join that makes it an extended reference. Joins stay within one database: equal values across
+databases (a theater's zip code and state against a zip-code reference table elsewhere) are
+more often shared reference data than one model's copies.
 """
 
 from __future__ import annotations
@@ -70,8 +72,9 @@ def matches(landscape, thresholds: dict) -> dict[tuple[str, str], list[tuple[str
         if field.path == "_id":
             continue
         hits = Counter(chain.from_iterable(map(owners.__getitem__, field.fingerprints[0])))  # counted in C
+        database = namespace.partition(".")[0]
         ranked = sorted(((-count, fields[n][0], fields[n][1].path, n) for n, count in hits.items()
-                         if fields[n][0] != namespace))
+                         if fields[n][0] != namespace and fields[n][0].partition(".")[0] == database))
         for minus_count, target, path, number in ranked[:5]:
             if -minus_count < least * thresholds["min_containment"]:
                 break
