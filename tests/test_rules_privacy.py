@@ -60,3 +60,29 @@ def test_an_email_as_id_is_an_unstable_identifier(tmp_path):
     assert list(rows(landscape_of(tmp_path / "a", by_email), "DM601")) == ["_id"]
     by_code = [{"_id": f"CUST-{i:04d}", "email": f"user{i}@example.com"} for i in range(6)]
     assert rows(landscape_of(tmp_path / "b", by_code), "DM601") == {}
+
+
+def test_an_id_equal_to_another_field_is_a_natural_key(tmp_path):
+    by_username = [{"_id": f"user{i}", "username": f"user{i}", "user_id": f"user{i}"} for i in range(30)]
+    [finding] = rows(landscape_of(tmp_path / "a", by_username), "DM601").values()
+    assert finding.evidence["equal_to"] == {"username": {"equal": 30, "rows": 30}}  # user_id is a copy of the key
+    assert "user1" not in finding.message + str(finding.evidence)
+
+
+def test_equal_in_under_half_of_the_documents_or_too_few_documents_is_not_a_finding(tmp_path):
+    half = [{"_id": f"k{i}", "handle": f"k{i}" if i < 14 else f"other{i}"} for i in range(30)]
+    assert rows(landscape_of(tmp_path / "a", half), "DM601") == {}  # 14 of 30 < 50%
+    most = [{"_id": f"k{i}", "handle": f"k{i}" if i < 15 else f"other{i}"} for i in range(30)]
+    assert list(rows(landscape_of(tmp_path / "b", most), "DM601")) == ["_id"]  # 15 of 30: at the boundary
+    few = [{"_id": f"k{i}", "handle": f"k{i}"} for i in range(19)]
+    assert rows(landscape_of(tmp_path / "c", few), "DM601") == {}  # 19 sampled documents < min_rows 20
+
+
+def test_a_slug_as_id_is_derived_from_a_name_but_a_uuid_is_not(tmp_path):
+    slugs = [{"_id": f"blue-widget-{i}", "title": f"Blue Widget {i}"} for i in range(10)]
+    [finding] = rows(landscape_of(tmp_path / "a", slugs), "DM601").values()
+    assert finding.evidence["detector"] == "slug" and finding.evidence["matched"] == 10
+    import uuid
+    uuids = [{"_id": str(uuid.UUID(int=i * 7919 + 1)), "title": "t"} for i in range(10)]
+    assert rows(landscape_of(tmp_path / "b", uuids), "DM601") == {}
+    assert detect(["2015-08-13", "t_0001", "sku-0001", "in-transit"]) == {"slug": 1}  # dates and codes are no slugs

@@ -20,6 +20,10 @@ from nosql_advisor.rules import Rule, register
 from nosql_advisor.schema.drift import declared_at
 
 
+def percent(share: float) -> str:
+    return f"{share:.0%}" if share in (0, 1) else f"{share:.1%}"
+
+
 def containment(a: tuple[list[int], bool], b: tuple[list[int], bool], least: int) -> float | None:
     """Share of A's distinct values that are among B's, estimated from the fingerprints."""
     hashes, complete = b
@@ -132,7 +136,7 @@ def undocumented_copies(landscape, thresholds: dict, config) -> list[Finding]:
                 continue
             findings.append(Finding(
                 "DM201", "medium", source, path,
-                f"'{path}' copies {target}.{target_path} ({share:.1%} of its {by} found there), "
+                f"'{path}' copies {target}.{target_path} ({percent(share)} of its {by} found there), "
                 f"joined through {', '.join(r[0] for r in references)}; no source of truth is documented.",
                 {"copy_of": f"{target}.{target_path}", "containment": share, "measured_by": by,
                  "joined_through": [f"{r[0]} -> {target}.{r[1]}" for r in references],

@@ -22,6 +22,9 @@ PATTERNS = {
     "private_key": re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
     "password_hash": re.compile(r"^(?:\$2[abxy]?\$\d\d\$|\$argon2(?:id|i|d)\$|\$scrypt\$|\$7\$|\$pbkdf2|pbkdf2_sha|\$6\$|\$5\$)"),
 }
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")  # "blue-widget-42": a name made into a key
+WORD = re.compile(r"[a-z]{2}")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CARD = re.compile(r"^(?:\d[ -]?){12,18}\d$")
 IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 
@@ -40,6 +43,13 @@ def iban_valid(text: str) -> bool:
     return int(number) % 97 == 1
 
 
+def is_slug(value: str) -> bool:
+    """Words joined by hyphens, two of them at least: not a code (`t-0001`), a date or a UUID."""
+    if not SLUG.match(value) or UUID.match(value):
+        return False
+    return sum(bool(WORD.search(part)) for part in value.split("-")) >= 2
+
+
 def detect(values: list[str]) -> Counter:
     """How many of `values` each detector recognises."""
     found: Counter = Counter()
@@ -53,6 +63,8 @@ def detect(values: list[str]) -> Counter:
         if "phone" in matched and ("ip_address" in matched or "us_ssn" in matched):
             matched.remove("phone")  # dotted quads and SSNs are digit groups too
         found.update(matched)
+        if is_slug(value):
+            found["slug"] += 1
         compact = value.replace(" ", "").replace("-", "")
         if CARD.match(value) and 13 <= len(compact) <= 19 and luhn(compact):
             found["card_number"] += 1
