@@ -55,3 +55,22 @@ def test_the_shape_carries_rows_but_the_report_does_not():
     shape = builder.finish()
     assert len(shape.rows) == 10
     assert "rows" not in shape.to_dict()
+
+
+def test_documents_are_counted_per_month_of_their_object_id_and_merge_exactly():
+    from datetime import datetime, timezone
+
+    moments = [datetime(2025, 1, 31, 23, 59, tzinfo=timezone.utc), datetime(2025, 2, 1, tzinfo=timezone.utc),
+               datetime(2025, 2, 14, tzinfo=timezone.utc), datetime(2025, 4, 2, tzinfo=timezone.utc)]
+    docs = [{"_id": ObjectId.from_datetime(m), "n": i} for i, m in enumerate(moments)] + [{"_id": 7}]
+    whole, left, right = ShapeBuilder("a.b"), ShapeBuilder("a.b"), ShapeBuilder("a.b")
+    for document in docs:
+        whole.add(document, 50)
+    for document in docs[:2]:
+        left.add(document, 50)
+    for document in docs[2:]:
+        right.add(document, 50)
+    left.merge(right)
+    expected = {"2025-01": 1, "2025-02": 2, "2025-04": 1}  # the int _id has no creation time
+    assert whole.finish().created_per_month == left.finish().created_per_month == expected
+    assert ShapeBuilder("a.c").finish().created_per_month is None

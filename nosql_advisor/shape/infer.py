@@ -71,6 +71,7 @@ class ShapeBuilder:
                  count_values: frozenset[str] = frozenset(), rows: int = DEFAULT_ROWS) -> None:
         self.namespace = namespace
         self.rows = RowSample(rows)  # documents as value-hash rows, for joins (DM202)
+        self.created_days: Counter[int] = Counter()  # documents per day of ObjectId _id creation
         self.count_values = count_values  # top-level paths whose values are counted (tenant keys)
         self.max_paths = max_paths
         self.enum_limit = enum_limit  # keep the values of string fields with at most this many
@@ -89,6 +90,8 @@ class ShapeBuilder:
         stamp = int.from_bytes(_id.binary[:4], "big") if type(_id) is ObjectId else None
         self._walk_object(document, self.root, 0, stamp)
         self.rows.add(document)
+        if stamp is not None:
+            self.created_days[stamp // 86400] += 1
         if bson_size is not None:
             self.sizes.append(bson_size)
             if stamp is not None:
@@ -126,6 +129,7 @@ class ShapeBuilder:
         self.size_histogram.merge(other.size_histogram)
         self.too_deep += other.too_deep
         self.rows.merge(other.rows)
+        self.created_days.update(other.created_days)
         for key, sums in other.growth.items():
             mine = self.growth.setdefault(key, [0] * len(sums))
             self.growth[key] = [a + b for a, b in zip(mine, sums)]
@@ -160,6 +164,7 @@ class ShapeBuilder:
             document_size=self.size_histogram.summary(),
             id_types=dict(sorted(id_node.types.items())) if id_node else {},
             created_range=_oid_range(id_node) if id_node else None,
+            created_per_month=per_month(self.created_days),
             max_depth=max((f.depth for f in fields), default=0),
             fields=fields,
             capped=self._cap(),
@@ -448,6 +453,16 @@ def _utc(moment: datetime) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return _utc(moment).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def per_month(days: Counter) -> dict[str, int] | None:
+    """Documents per calendar month ("2025-03") of their ObjectId creation day, in order."""
+    if not days:
+        return None
+    months: Counter[str] = Counter()
+    for day, count in days.items():
+        months[datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m")] += count
+    return dict(sorted(months.items()))
 
 
 def _oid_range(node: _Node) -> dict | None:

@@ -82,6 +82,9 @@ class CollectionShape:
     max_depth: int
     fields: list[FieldShape]
     capped: PathCap | None = None
+    # documents per month of their ObjectId _id's creation time ({"2025-03": 120, ...}): how the
+    # collection grew, for the growth rate and chart
+    created_per_month: dict[str, int] | None = None
     too_deep: int | None = None  # subtrees nested deeper than the walk goes (400 levels), not read
     # a bottom-k sample of documents as {path: value hash} rows (shape/rows.py), for joins across
     # collections (DM202); kept in memory, not written to report.json
