@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from enum import Enum
@@ -14,14 +15,16 @@ from rich.console import Console
 from nosql_advisor import __version__
 from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
 from nosql_advisor.progress import STDERR, Reporter
-from nosql_advisor.advise import Advice, advise, schema_drift
+from nosql_advisor.advise import advise, schema_drift
 from nosql_advisor.apply import apply_validators
 from nosql_advisor.baseline import write_baseline
 from nosql_advisor.config import Config, load_config
 from nosql_advisor.parallel import default_workers
-from nosql_advisor.render_text import findings_summary, print_drift, print_shapes, rules_table, summary_table
+from nosql_advisor.render_text import print_drift, print_shapes, rules_table, scan_summary
+from nosql_advisor.report.gate import failing, gate_exit_code
+from nosql_advisor.report.json_report import build_report
 from nosql_advisor.report.validators_out import write_validators
-from nosql_advisor.report.write import write_report
+from nosql_advisor.report.write import FILES, FORMS, render, write_forms
 from nosql_advisor.schema.generate import GenerateOptions
 from nosql_advisor.schema.load import load_declared
 from nosql_advisor.sources.live import is_uri, redact_uri
@@ -91,6 +94,32 @@ ConfigFile = Annotated[Optional[Path], typer.Option(
                      "collections, ignores (with a reason), baseline. Default: `[tool.nosql-advisor]` "
                      "in ./pyproject.toml when present. Example: `--config advisor.toml`",
     show_default=False, dir_okay=False)]
+
+
+Profiles = Annotated[Optional[list[str]], typer.Option(
+    "--profile", help="The profiler's slow operations: a `mongodb://` URI (reads `system.profile` of "
+                      "the selected databases, with listIndexes and $indexStats; never changes the "
+                      "profiling level) or a mongoexport of system.profile (NDJSON or JSON array, .gz). "
+                      "Repeatable. Example: `--profile mongodb://replica:27017 --db shop`",
+    show_default=False, metavar="URI|FILE")]
+Logs = Annotated[Optional[list[Path]], typer.Option(
+    "--log", help="mongod log files (4.4+ JSON or the older text format, plain or .gz): their slow "
+                  "operations. Repeatable. Example: `--log mongod.log --log mongod.log.1.gz`",
+    show_default=False, dir_okay=False, metavar="FILE")]
+
+
+def run_workload(profile: list[str] | None, log: list[Path] | None, selection: Selection, max_time_ms: int,
+                 quiet: bool, problems: list[Problem], workers: int | None = None):
+    """The workload of --profile and --log (None when neither is given); its problems are printed
+    and added to `problems`."""
+    if not profile and not log:
+        return None
+    from nosql_advisor.workload import read_workload
+
+    workload = read_workload(profile or [], log or [], selection, max_time_ms, workers or default_workers())
+    print_problems(workload.problems, quiet)
+    problems.extend(workload.problems)
+    return workload
 
 
 def default_schemas(schemas: Path | None) -> Path | None:
@@ -178,12 +207,47 @@ def shape(
     raise typer.Exit(exit_code(landscape))
 
 
+class ReportFormat(str, Enum):
+    text = "text"
+    md = "md"
+    json = "json"
+    sarif = "sarif"
+
+
+class Severity(str, Enum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
 @app.command()
 def scan(
     sources: Sources,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json (created when "
-                                      "missing). Example: `--out reports/2026-11-24`",
-                                      file_okay=False, show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Folder for report.json, report.md, report.html, report.sarif, "
+                            "validators/ and indexes/ (created when missing). Example: `--out reports/2026-11-24`",
+        file_okay=False, show_default=False)] = None,
+    format: Annotated[ReportFormat, typer.Option(
+        "--format", "-f", help="What goes to stdout: `text` (the summary tables), `md` (report.md, "
+                               "for a PR comment), `json` (report.json) or `sarif` (report.sarif); with "
+                               "md/json/sarif the summary goes to stderr. Example: `-f sarif > results.sarif`")
+    ] = ReportFormat.text,
+    fail_on: Annotated[Optional[Severity], typer.Option(
+        "--fail-on", help="Exit 1 when a finding is at or above this severity (a CI gate); findings "
+                          "the baseline accepts do not count. Example: `--fail-on high`",
+        show_default=False)] = None,
+    baseline: Annotated[Optional[Path], typer.Option(
+        "--baseline", help="Accepted findings (written by --write-baseline): they stay in the report "
+                           "as `baselined` and do not fail --fail-on, so only new findings do. Overrides "
+                           "the config's `baseline`. Example: `--baseline nosql-advisor-baseline.json`",
+        show_default=False, dir_okay=False)] = None,
+    docs_url: Annotated[Optional[str], typer.Option(
+        "--docs-url", help="Base URL of the rule pages (docs/rules/), for links in report.md and "
+                           "helpUri in report.sarif; without it links are repository paths. Example: "
+                           "`--docs-url https://github.com/ORG/nosql-advisor/blob/main/docs/rules`",
+        show_default=False)] = None,
     db: Databases = None,
     collection: Collections = None,
     sample_size: SampleSize = None,
@@ -200,38 +264,45 @@ def scan(
                                  "`baseline` in the config at it so later scans report only new ones. "
                                  "Example: `--write-baseline nosql-advisor-baseline.json`",
         show_default=False, dir_okay=False)] = None,
+    profile: Profiles = None,
+    log: Logs = None,
     quiet: Quiet = False,
 ) -> None:
-    """Scan the sources and write the report: `report.json` (sources, collections with their
-    shapes, indexes, declared and generated validators, findings) and `validators/<db>.<coll>.json`
-    + `.js` (mongosh collMod scripts).
+    """Scan the sources and write the scale-risk report: `report.json` (shapes, scale risk per
+    collection, findings, index advice), `report.md` (fits a PR comment), `report.html` (one
+    self-contained page with charts), `report.sarif` (code scanning), `validators/` and
+    `indexes/` (mongosh scripts). Exit 1 with `--fail-on` when findings reach it.
 
-    Example:
+    Examples:
 
       nosql-advisor scan mongodb://replica.example:27017/?replicaSet=rs0 --db shop --out report/
+
+      nosql-advisor scan dump/ --schemas schemas/ --out report/ --fail-on high --baseline base.json
     """
     settings = load_config(config)
+    if baseline is not None:
+        settings = dataclasses.replace(settings, baseline=baseline)
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
                            schemas, keep_going, workers=workers, settings=settings)
     landscape = run_scan(sources, options, quiet)
+    landscape.workload = run_workload(profile, log, options[0].selection, max_time_ms, quiet, landscape.problems,
+                                      workers)
     advice = advise(landscape, config=settings)
-    write_report(out, landscape, advice)
+    report = build_report(landscape, advice)
+    written = write_forms(out, report, advice.validators, docs_url) if out is not None else []
     if write_baseline_to is not None:
         write_baseline(write_baseline_to, advice.findings + advice.baselined)
+    threshold = fail_on.value if fail_on is not None else None
+    if format is not ReportFormat.text:
+        sys.stdout.write(render(report, format.value, docs_url))
     if not quiet:
-        print_summary(landscape, advice, out)
-    raise typer.Exit(exit_code(landscape))
+        print_summary(report, written, threshold, to_stderr=format is not ReportFormat.text)
+    raise typer.Exit(gate_exit_code(report["findings"], threshold, exit_code(landscape)))
 
 
-def print_summary(landscape: Landscape, advice: Advice, out: Path) -> None:
-    console = Console()
-    console.print(summary_table([c.shape for c in landscape.collections]))
-    if advice.findings:
-        console.print(findings_summary(advice.findings))
-    documents = sum(c.shape.sampled for c in landscape.collections)
-    console.print(f"{len(landscape.collections)} collections, {documents:,} documents read, "
-                  f"{len(advice.findings)} findings")
-    console.print(f"report: {out / 'report.json'}", markup=False, highlight=False)
+def print_summary(report: dict, written: list[Path], fail_on: str | None = None, to_stderr: bool = False) -> None:
+    gate = len(failing(report["findings"], fail_on)) if fail_on is not None else None
+    (STDERR if to_stderr else Console()).print(scan_summary(report, written, gate))
 
 
 @app.command()
@@ -352,6 +423,89 @@ def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_tim
 
 
 @app.command()
+def queries(
+    profile: Profiles = None,
+    log: Logs = None,
+    db: Databases = None,
+    collection: Collections = None,
+    top: Annotated[int, typer.Option(min=1, help="Shapes shown, by total time. Example: `--top 50`")] = 20,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the shapes and the recommended indexes as "
+                                              "JSON. Example: `queries --log mongod.log --json | jq '.shapes[0]'`")] = False,
+    script: Annotated[Optional[Path], typer.Option(
+        "--script", help="Write the recommended indexes to FILE as a mongosh script (one createIndexes "
+                         "per namespace). Example: `--script indexes.js`", show_default=False, dir_okay=False)] = None,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Build the recommended indexes (createIndexes) on the server of --profile. Off by "
+                        "default; prints what it will do and asks. Example: `--apply --yes`")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --apply: do not ask (needed when stdin is not a "
+                                      "terminal). Example: `--apply --yes` in a CI job")] = False,
+    max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    workers: Workers = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Group the slow operations of the profiler or mongod logs into query shapes and print the top
+    ones (count, total and p95 time, examined per returned, plan), with the indexes that would serve
+    the shapes no index serves (DM401, ESR order).
+
+    Examples:
+
+      nosql-advisor queries --log /var/log/mongodb/mongod.log --top 30
+
+      nosql-advisor queries --profile mongodb://localhost:27017 --db shop --script indexes.js
+    """
+    from nosql_advisor.rules.workload import configured_recommendations, indexes_by_namespace
+    from nosql_advisor.workload.table import advice_table, shapes_table, workload_json
+    from nosql_advisor.workload.indexes import create_indexes_script
+
+    if not profile and not log:
+        raise InputError("queries needs --profile or --log")
+    settings = load_config(config)
+    selection = Selection(tuple(db or ()), tuple(collection or ()))
+    problems: list[Problem] = []
+    landscape = Landscape(problems=problems)
+    landscape.workload = run_workload(profile, log, selection, max_time_ms, quiet, problems, workers)
+    recommendations = configured_recommendations(landscape, settings.rules)
+    if json_output:
+        sys.stdout.write(json.dumps({"shapes": workload_json(landscape.workload, top),
+                                     "index_advice": [r.to_dict() for r in recommendations],
+                                     "skipped": dict(landscape.workload.skipped.most_common()),
+                                     "sources": landscape.workload.sources}, indent=2, default=str) + "\n")
+    else:
+        console = Console()
+        console.print(shapes_table(landscape.workload, indexes_by_namespace(landscape), top))
+        if recommendations:
+            console.print(advice_table(recommendations))
+    if script is not None:
+        script.write_text(create_indexes_script(recommendations), encoding="utf-8")
+    if apply:
+        apply_indexes_live(profile or [], recommendations, max_time_ms, yes)
+    raise typer.Exit(exit_code(landscape))
+
+
+def apply_indexes_live(profiles: list[str], recommendations: list, max_time_ms: int, yes: bool) -> None:
+    from nosql_advisor.workload.apply import apply_indexes
+    from nosql_advisor.workload.indexes import describe
+
+    uris = [p for p in profiles if is_uri(p)]
+    if len(uris) != 1:
+        raise InputError("--apply needs exactly one --profile mongodb:// URI to build the indexes on")
+    if not recommendations:
+        STDERR.print("nothing to apply: no index is recommended", markup=False)
+        return
+    STDERR.print(f"about to run createIndexes on {redact_uri(uris[0])}:", markup=False)
+    for r in recommendations:
+        STDERR.print(f"  {r.namespace}: {describe(r.keys)} (name {r.name})", markup=False)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("--apply changes the server: add --yes to confirm when stdin is not a terminal")
+        if not typer.confirm("build these indexes?"):
+            raise typer.Exit(1)
+    for line in apply_indexes(uris[0], recommendations, max_time_ms):
+        STDERR.print(line, markup=False)
+
+
+@app.command()
 def rules(
     rule_id: Annotated[Optional[str], typer.Argument(
         metavar="RULE", help="A rule id to show its page (what it detects, why it hurts, an example, "
@@ -434,7 +588,7 @@ def demo_load(
 
 @demo_app.command("run")
 def demo_run(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and manifest.json. Example: `--out /tmp/demo`")
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report (report.html, .md, .json, .sarif) and manifest.json. Example: `--out /tmp/demo`")
                    ] = Path("demo-report"),
     seed: DemoSeed = 42,
     scale: Scale = 1.0,
@@ -451,7 +605,8 @@ def demo_run(
     with Reporter(enabled=None if not quiet else False) as reporter:
         landscape, advice = run_demo(out, seed, scale, sample_size, reporter)
     print_problems(landscape.problems, quiet)
-    print_summary(landscape, advice, out)
+    report = json.loads((out / FILES["json"]).read_text(encoding="utf-8"))
+    print_summary(report, [out / FILES[form] for form in FORMS])
     raise typer.Exit(exit_code(landscape))
 
 

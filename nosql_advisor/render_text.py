@@ -1,7 +1,9 @@
-"""The terminal view of shapes (Rich): one table per collection, fields indented by depth."""
+"""The terminal views (Rich): shapes, one table per collection with fields indented by depth; drift;
+rules; and the end-of-scan summary, read from the report.json dict like every other renderer."""
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -87,25 +89,6 @@ def print_shapes(shapes: list[CollectionShape], console: Console) -> None:
         console.print(shape_table(shape))
 
 
-def summary_table(collections: list[CollectionShape]) -> Table:
-    """One line per collection: what was read and how big documents are."""
-    table = Table(title="collections", title_justify="left", header_style="bold")
-    for column in ("namespace", "documents", "read", "fields", "size p99", "size max", "depth"):
-        table.add_column(column, justify="left" if column == "namespace" else "right")
-    for shape in collections:
-        size = shape.document_size or {}
-        table.add_row(
-            shape.namespace,
-            f"{shape.documents_estimated:,}" if shape.documents_estimated is not None else "?",
-            f"{shape.sampled:,}",
-            f"{len(shape.fields):,}" + ("+" if shape.capped else ""),
-            _bytes(size["p99"]) if size else "",
-            _bytes(size["max"]) if size else "",
-            str(shape.max_depth),
-        )
-    return table
-
-
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -147,22 +130,6 @@ def print_drift(landscape, advice, drift: list, console: Console) -> None:
         console.print("no drift found")
 
 
-def findings_summary(findings: list, limit: int = 15) -> Table:
-    """The end-of-scan view: most severe first, one line each; messages are in the report."""
-    rank = {name: i for i, name in enumerate(("critical", "high", "medium", "low", "info"))}
-    ordered = sorted(findings, key=lambda f: (rank.get(f.severity, 9), f.namespace, f.rule, f.path or ""))
-    counts = ", ".join(f"{sum(f.severity == s for f in findings)} {s}" for s in rank if any(f.severity == s for f in findings))
-    table = Table(title=f"findings: {counts}", title_justify="left", header_style="bold")
-    for column in ("severity", "rule", "namespace", "path"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
-    for finding in ordered[:limit]:
-        table.add_row(Text(finding.severity, style=SEVERITY_STYLE.get(finding.severity, "")), finding.rule,
-                      finding.namespace, finding.path or "")
-    if len(ordered) > limit:
-        table.caption = f"{len(ordered) - limit} more in report.json"
-    return table
-
-
 def rules_table(rules: list) -> Table:
     table = Table(header_style="bold")
     for column in ("rule", "severity", "summary", "thresholds"):
@@ -174,3 +141,65 @@ def rules_table(rules: list) -> Table:
             summary.append(" (not checked yet)", style="dim")
         table.add_row(rule.id, Text(rule.severity, style=SEVERITY_STYLE.get(rule.severity, "")), summary, thresholds)
     return table
+
+
+def scan_summary(report: dict, written: list, failing: int | None = None, top: int = 8) -> Group:
+    """The end of `scan` (and of the demo), from the report.json dict: the collections, the
+    findings by severity, the top risks, whether the --fail-on gate failed, where the files went."""
+    from nosql_advisor.report.format import SEVERITY_ORDER, by_severity, mib_or_bytes, number, severity_rank
+
+    table = Table(title="collections", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column("namespace", overflow="fold", max_width=32)
+    for column in ("docs", "/month", "p99 size", "indexes", "findings", "top risk"):
+        table.add_column(column, justify="left" if column == "top risk" else "right", no_wrap=True,
+                         min_width=len(column))
+    findings_per = {}
+    for finding in report["findings"]:
+        findings_per[finding["namespace"]] = findings_per.get(finding["namespace"], 0) + 1
+    for collection in report["collections"]:
+        risk = collection["scale_risk"]
+        growth, size, first = risk["growth"], risk["document_size"], (risk["top_risks"] or [None])[0]
+        table.add_row(
+            collection["namespace"], number(risk["documents"]),
+            number(growth["per_month"]) if growth and growth["per_month"] is not None else "",
+            mib_or_bytes(size["p99"]) if size else "",
+            str(risk["indexes"]["count"]) if risk["indexes"]["count"] is not None else "?",
+            str(findings_per.get(collection["namespace"], 0)),
+            Text(first["rule"], style=SEVERITY_STYLE.get(first["severity"], "")) if first else "")
+    counts = by_severity(report["findings"])
+    line = Text(f"{len(report['findings'])} findings: ")
+    for i, severity in enumerate(s for s in SEVERITY_ORDER if counts.get(s)):
+        line.append(", " if i else "")
+        line.append(f"{counts[severity]} {severity}", style=SEVERITY_STYLE.get(severity, ""))
+    if report.get("baselined"):
+        line.append(f" (+{len(report['baselined'])} baselined)")
+    parts: list = [table, line]
+    risks = [(c["namespace"], r) for c in report["collections"] for r in c["scale_risk"]["top_risks"]]
+    risks.sort(key=lambda pair: (severity_rank(pair[1]["severity"]), -pair[1]["evidence_weight"], pair[0], pair[1]["rule"]))
+    if risks:
+        ranked = Table(title="top risks", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+        for column in ("severity", "rule"):
+            ranked.add_column(column, no_wrap=True)
+        ranked.add_column("where", overflow="fold", max_width=36)
+        ranked.add_column("what", overflow="fold", ratio=1)
+        for namespace, risk in risks[:top]:
+            where = namespace + (f".{risk['path']}" if risk["path"] else "")
+            ranked.add_row(Text(risk["severity"], style=SEVERITY_STYLE.get(risk["severity"], "")), risk["rule"],
+                           where, risk["message"])
+        parts.append(ranked)
+    if failing is not None:
+        parts.append(Text(f"--fail-on: {failing} findings at or above the threshold: exit 1", style="bold red")
+                     if failing else Text("--fail-on: no finding at or above the threshold", style="green"))
+    if written:
+        files = Text("written: ")
+        files.append(", ".join(str(p) for p in written if p.parent == written[0].parent))
+        extra = [p for p in written if p.parent != written[0].parent]
+        if extra:
+            files.append(f" + {len(extra)} scripts in {', '.join(sorted({str(p.parent) for p in extra}))}")
+        parts.append(files)
+        html = [p for p in written if p.name == "report.html"]
+        if html:
+            parts.append(Text(f"report: {html[0]}", style="bold"))
+    else:
+        parts.append(Text("no files written (give --out DIR for report.json, .md, .html, .sarif)", style="dim"))
+    return Group(*parts)

@@ -82,6 +82,7 @@ class Landscape:
     sources: list[dict] = field(default_factory=list)
     collections: list[Collection] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    workload: object | None = None  # workload.shapes.Workload from --profile / --log, when read
 
 
 def scan_sources(specs: list[str], options: ScanOptions, reporter: Reporter | None = None) -> Landscape:

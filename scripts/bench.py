@@ -216,7 +216,16 @@ def main() -> None:
     shape.add_argument("--work", default=str(ROOT / "bench-work"), help="work folder (default bench-work/)")
     shape.add_argument("--only", help="run only contenders whose name contains this")
     shape.add_argument("--repeat", type=int, default=1, help="runs per contender; the best is kept")
+    logs = commands.add_parser("logs", help="slow-query log reading vs a bare json.loads loop and mloginfo (mtools)")
+    logs.add_argument("--lines", type=int, default=1_000_000, help="log lines to generate (default 1000000)")
+    logs.add_argument("--work", default=str(ROOT / "bench-work"), help="work folder (default bench-work/)")
+    logs.add_argument("--only", help="run only contenders whose name contains this")
     args = parser.parse_args()
+    if args.command == "logs":
+        from bench_logs import logs_bench  # scripts/bench_logs.py
+
+        logs_bench(args)
+        return
     shape_bench(args)
 
 

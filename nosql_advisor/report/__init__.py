@@ -1,1 +1,2 @@
-"""Renderers of one report: report.json now; markdown, html and sarif come with the report issue."""
+"""Renderers of one report: report.json (json_report.build_report) is the data; markdown, html
+and sarif render that dict; write.py writes every form, the validators and the index scripts."""

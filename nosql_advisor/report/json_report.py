@@ -1,7 +1,10 @@
 """report.json: the versioned contract of DESIGN.md, described by schemas/report.schema.json.
 
 Order is deterministic (collections by namespace, fields by path) so that two runs over the
-same input give the same file apart from `generated_at`.
+same input give the same file apart from `generated_at`. Every other form (md, html, sarif, the
+terminal summary) is rendered from this dict, so each collection carries its scale-risk section
+(report/risk.py) and each finding on a collection with a schema file carries where in that file
+it points (report/locate.py).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from bson import json_util
 
 from nosql_advisor import __version__
 from nosql_advisor.advise import Advice
+from nosql_advisor.report.locate import locate_path
+from nosql_advisor.report.risk import scale_risk
 from nosql_advisor.scan import Collection, Landscape
 
 REPORT_VERSION = 1
@@ -24,17 +29,23 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
     moment = generated_at or datetime.now(timezone.utc)
     problems = landscape.problems
     advice = advice or Advice()
+    collections = [collection_entry(c, advice) for c in landscape.collections]
+    findings = [finding.to_dict() for finding in advice.findings]
+    add_schema_locations(findings, landscape)
+    indexes_known = {c.info.namespace for c in landscape.collections
+                     if c.info.kind == "live" or (c.info.kind == "dump" and c.info.has_metadata)}
+    add_scale_risks(collections, findings, advice, indexes_known)
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "nosql-advisor", "version": __version__},
         "generated_at": moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
         "sources": landscape.sources,
-        "collections": [collection_entry(c, advice) for c in landscape.collections],
-        "findings": [finding.to_dict() for finding in advice.findings],
+        "collections": collections,
+        "findings": findings,
         "ignored": [{"rule": f.rule, "namespace": f.namespace, "path": f.path, "reason": why.reason}
                     for f, why in advice.ignored],
         "baselined": [{"rule": f.rule, "namespace": f.namespace, "path": f.path} for f in advice.baselined],
-        "index_advice": [],
+        "index_advice": advice.index_advice,
         "problems": [{"where": p.where, "message": p.message} for p in problems[:MAX_PROBLEMS]],
         "problems_omitted": max(0, len(problems) - MAX_PROBLEMS),
     }
@@ -57,6 +68,8 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
             "validationAction": declared.validation_action,
             "not_comparable": declared.not_comparable,
         }
+        if declared.file is not None:
+            validator["declared"]["file"] = declared.file.as_posix()
     if collection.validation is not None:
         result = collection.validation
         validator["validation"] = {"checked": result.checked, "failed": result.failed, "share": result.share}
@@ -69,6 +82,45 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
     if validator:
         entry["validator"] = validator
     return entry
+
+
+def add_schema_locations(findings: list[dict], landscape: Landscape) -> None:
+    """`schema_location` {file, pointer, line} on each finding whose collection was held against
+    a schema file: where in the file a reviewer (or GitHub code scanning, via SARIF) should look."""
+    files = {c.info.namespace: c.declared.file for c in landscape.collections
+             if c.declared is not None and c.declared.file is not None}
+    texts: dict[str, str | None] = {}
+    for finding in findings:
+        file = files.get(finding["namespace"])
+        if file is None:
+            continue
+        key = file.as_posix()
+        if key not in texts:
+            try:
+                texts[key] = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                texts[key] = None  # loaded once, gone or changed since: no location, no failure
+        if texts[key] is None:
+            continue
+        try:
+            finding["schema_location"] = {"file": key, **locate_path(texts[key], finding.get("path"))}
+        except (ValueError, IndexError):
+            texts[key] = None
+
+
+def add_scale_risks(collections: list[dict], findings: list[dict], advice: Advice, indexes_known: set[str]) -> None:
+    """The scale-risk section of every collection: its figures and its top risks, the new and
+    the baselined findings (ignored ones were dismissed with a reason, so they are not risks)."""
+    baselined = [f.to_dict() for f in advice.baselined]
+    by_namespace: dict[str, list[dict]] = {}
+    for finding in findings + baselined:
+        by_namespace.setdefault(finding["namespace"], []).append(finding)
+    accepted = {(f["namespace"], f["rule"], f["path"]) for f in baselined}
+    for entry in collections:
+        namespace = entry["namespace"]
+        mine = by_namespace.get(namespace, [])
+        entry["scale_risk"] = scale_risk(entry, mine, {(r, p) for n, r, p in accepted if n == namespace},
+                                         namespace in indexes_known)
 
 
 def bson_to_json(value: object) -> object:

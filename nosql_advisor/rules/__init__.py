@@ -59,7 +59,7 @@ def register(rule: Rule) -> Rule:
 
 def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
     """Every registered check, with its default thresholds updated by the config's."""
-    from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy  # noqa: F401  (importing registers the checks)
+    from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy, workload  # noqa: F401  (importing registers the checks)
 
     findings: list[Finding] = []
     for rule in list(RULES.values()):
@@ -70,6 +70,7 @@ def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
 
 
 def all_rules() -> list[Rule]:
-    from nosql_advisor.rules import audit, catalogue, duplication, identity, privacy, scale, tenancy  # noqa: F401 - registers every rule
+    from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy, workload  # noqa: F401 - registers the checks
+    from nosql_advisor.rules import catalogue  # noqa: F401 - then the metadata of the rules not checked here
 
     return [RULES[key] for key in sorted(RULES)]

@@ -1,0 +1,52 @@
+"""Small formatting helpers every renderer shares, so md, html and the terminal say the same."""
+
+from __future__ import annotations
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")  # most severe first
+MIB = 1024 * 1024
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical .. 4 for info; unknown last."""
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def sorted_by_severity(findings: list[dict]) -> list[dict]:
+    return sorted(findings, key=lambda f: (severity_rank(f["severity"]), f["namespace"], f["rule"], f.get("path") or ""))
+
+
+def by_severity(findings: list[dict]) -> dict[str, int]:
+    counts = {s: 0 for s in SEVERITY_ORDER}
+    for finding in findings:
+        counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
+    return counts
+
+
+def number(value: float | int | None) -> str:
+    if value is None:
+        return "?"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def mib_or_bytes(size: float | int | None) -> str:
+    if size is None:
+        return "?"
+    for unit, scale in (("MiB", MIB), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:,.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size:,.0f} B"
+
+
+def duration(months: float | int) -> str:
+    """A duration in months as a person reads it: months under two years, years above."""
+    if months < 24:
+        return f"{months:,.0f} months"
+    return f"{months / 12:,.0f} years"
+
+
+def rule_link(rule: str, docs_url: str | None) -> str:
+    """A markdown link to the rule page: the docs URL when given, else the repository path."""
+    target = f"{docs_url.rstrip('/')}/{rule}.md" if docs_url else f"docs/rules/{rule}.md"
+    return f"[{rule}]({target})"

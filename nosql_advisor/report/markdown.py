@@ -1,0 +1,142 @@
+"""report.md: a pull-request comment (GitHub caps one at 65,536 characters).
+
+A summary first, then the findings table, then per-collection detail in collapsed sections.
+The whole stays under the budget: past it the table and the detail stop with a line saying how
+many more are in report.html / report.json, never mid-row.
+"""
+
+from __future__ import annotations
+
+from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, duration, mib_or_bytes, number, rule_link,
+                                         severity_rank, sorted_by_severity)
+
+BUDGET = 60_000  # under GitHub's 65,536 with room for a bot's own header
+
+
+def cell(text: object) -> str:
+    """One table cell: pipes and newlines would break the row, and GitHub reads `<` as HTML."""
+    said = str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+    return said.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: object) -> str:
+    """An inline code span (namespaces, paths): entities would show literally inside one."""
+    said = str(text if text is not None else "").replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    return f"`{said}`"
+
+
+def render_markdown(report: dict, docs_url: str | None = None, budget: int = BUDGET) -> str:
+    parts = [summary(report, docs_url)]
+    used = len(parts[0])
+    table, used = findings_table(report, docs_url, budget - used - 2_000)
+    parts.append(table)
+    used += len(table)
+    parts.append(index_advice(report))
+    used += len(parts[-1])
+    details, shown = [], 0
+    for collection in report["collections"]:
+        block = collection_detail(collection, docs_url)
+        if used + len(block) > budget - 300:
+            break
+        details.append(block)
+        used += len(block)
+        shown += 1
+    parts.append("## Collections\n\n" + "".join(details))
+    if shown < len(report["collections"]):
+        parts.append(f"_{len(report['collections']) - shown} more collections in report.html and report.json._\n")
+    return "\n".join(parts)
+
+
+def summary(report: dict, docs_url: str | None) -> str:
+    collections = report["collections"]
+    documents = sum(c["scale_risk"]["documents"] for c in collections)
+    counts = by_severity(report["findings"])
+    said = ", ".join(f"**{counts[s]}** {s}" for s in SEVERITY_ORDER if counts.get(s)) or "none"
+    sources = ", ".join(f"`{s['location']}`" for s in report["sources"]) or "none"
+    lines = [
+        "# nosql-advisor: scale-risk report",
+        "",
+        f"{len(collections)} collections, {number(documents)} documents, {len(report['findings'])} findings ({said}).",
+        f"Sources: {sources}. Generated {report['generated_at']} by nosql-advisor {report['tool']['version']}.",
+    ]
+    if report.get("baselined"):
+        lines.append(f"{len(report['baselined'])} findings accepted by the baseline are not counted.")
+    if report.get("ignored"):
+        lines.append(f"{len(report['ignored'])} findings ignored by the configuration (with reasons in report.json).")
+    if report.get("problems"):
+        lines.append(f"{len(report['problems']) + report.get('problems_omitted', 0)} input problems (see report.json).")
+    risky = [(c["namespace"], r) for c in collections for r in c["scale_risk"]["top_risks"][:1]]
+    risky.sort(key=lambda pair: (severity_rank(pair[1]["severity"]), -pair[1]["evidence_weight"], pair[0]))
+    if risky:
+        lines += ["", "**Top risks:**", ""]
+        for namespace, risk in risky[:5]:
+            lines.append(f"- {code(namespace)} {rule_link(risk['rule'], docs_url)} ({risk['severity']}): {cell(risk['message'])}")
+    return "\n".join(lines) + "\n"
+
+
+def findings_table(report: dict, docs_url: str | None, budget: int) -> tuple[str, int]:
+    findings = sorted_by_severity(report["findings"])
+    head = "## Findings\n\n| severity | rule | namespace | path | what |\n|---|---|---|---|---|\n"
+    if not findings:
+        return "## Findings\n\nNo findings.\n", len("## Findings\n\nNo findings.\n")
+    rows, used = [], len(head)
+    for finding in findings:
+        row = (f"| {finding['severity']} | {rule_link(finding['rule'], docs_url)} | {code(finding['namespace'])} "
+               f"| {code(finding['path']) if finding.get('path') else ''} | {cell(finding['message'])} |\n")
+        if used + len(row) > budget:
+            break
+        rows.append(row)
+        used += len(row)
+    text = head + "".join(rows)
+    if len(rows) < len(findings):
+        text += f"\n_{len(findings) - len(rows)} more findings (less severe) in report.html and report.json._\n"
+    return text, len(text)
+
+
+def index_advice(report: dict) -> str:
+    advice = report.get("index_advice") or []
+    if not advice:
+        return ("## Index advice\n\nNone: no workload was read (scan with `--profile` or `--log` to get index "
+                "advice from the queries that run).\n")
+    lines = ["## Index advice", "", "| namespace | keys | reason |", "|---|---|---|"]
+    for entry in advice:
+        keys = ", ".join(f"{k}: {d}" for k, d in entry["keys"])
+        lines.append(f"| {code(entry['namespace'])} | {code('{' + keys + '}')} | {cell(entry.get('reason', ''))} |")
+    return "\n".join(lines) + "\n"
+
+
+def collection_detail(collection: dict, docs_url: str | None) -> str:
+    risk = collection["scale_risk"]
+    growth = risk["growth"]
+    size = risk["document_size"]
+    worst = f", worst: {risk['top_risks'][0]['severity']}" if risk["top_risks"] else ", no findings"
+    lines = [f"<details><summary><code>{cell(collection['namespace'])}</code>: {number(risk['documents'])} documents"
+             f"{worst}</summary>", ""]
+    facts = [f"documents {number(risk['documents'])} ({risk['documents_basis']})"]
+    if growth and growth["per_day"] is not None:
+        facts.append(f"growth {number(growth['per_day'])}/day, {number(growth['per_month'])}/month "
+                     f"(ObjectId times {growth['first_created'][:10]} .. {growth['last_created'][:10]})")
+    if size:
+        facts.append(f"size mean {mib_or_bytes(size['mean'])}, p99 {mib_or_bytes(size['p99'])}, "
+                     f"max {mib_or_bytes(size['max'])}")
+    if risk["months_to_16_mib"] is not None:
+        facts.append(f"a p99 document reaches 16 MiB in {duration(risk['months_to_16_mib'])} (growing arrays below)")
+    indexes = risk["indexes"]
+    if indexes["count"] is not None:
+        facts.append(f"{indexes['count']} indexes")
+    if risk["tenant_skew"]:
+        skew = risk["tenant_skew"]
+        facts.append(f"largest tenant ({skew['key']}) {skew['top_share']:.0%} of {skew['tenants']} tenants")
+    lines += ["- " + fact for fact in facts]
+    growing = [a for a in risk["arrays"] if a["growing"]]
+    for array in growing:
+        lines.append(f"- `{array['path']}` grows {array['per_month']:+.1f} elements/month: p99 {number(array['p99'])} now, "
+                     f"{number(array['p99_in_12_months'])} in a year")
+    if risk["top_risks"]:
+        lines += ["", "| severity | rule | path | what |", "|---|---|---|---|"]
+        for item in risk["top_risks"]:
+            baselined = " (baselined)" if item["baselined"] else ""
+            lines.append(f"| {item['severity']}{baselined} | {rule_link(item['rule'], docs_url)} | "
+                         f"{cell(item['path'] or '')} | {cell(item['message'])} |")
+    lines += ["", "</details>", "", ""]
+    return "\n".join(lines)

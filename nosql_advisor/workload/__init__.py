@@ -1,0 +1,28 @@
+"""The workload: profiler documents and slow-query log lines, grouped into query shapes, held
+against the indexes (workload/indexes.py) by the workload rules (rules/workload.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nosql_advisor.sources.base import Selection
+from nosql_advisor.sources.live import is_uri
+from nosql_advisor.workload.logs import read_logs
+from nosql_advisor.workload.profile import read_profile_file, read_profile_live
+from nosql_advisor.workload.shapes import Operation, ShapeStats, Workload
+
+__all__ = ["Operation", "ShapeStats", "Workload", "read_workload"]
+
+
+def read_workload(profiles: list[str] = (), logs: list[Path] = (), selection: Selection = Selection(),
+                  max_time_ms: int = 60_000, workers: int = 1) -> Workload:
+    """Every --profile (a mongodb:// URI or an exported file) and every --log, as one workload
+    (a large plain log is read by `workers` processes)."""
+    workload = Workload()
+    for spec in profiles:
+        if is_uri(spec):
+            read_profile_live(spec, workload, selection, max_time_ms)
+        else:
+            read_profile_file(Path(spec), workload, selection)
+    read_logs([Path(p) for p in logs], selection, workload, workers)
+    return workload
