@@ -82,6 +82,22 @@ def test_report_holds_indexes_and_the_declared_validator(mongo_uri, shop, tmp_pa
     assert report["sources"][0]["kind"] == "live"
     schema_rules = {f["rule"] for f in report["findings"] if f["namespace"] == f"{shop}.users" and f["rule"].startswith("DM50")}
     assert schema_rules == {"DM502"}
+    sizes = MongoClient(mongo_uri)[shop].orders.aggregate([{"$collStats": {"storageStats": {}}}]).next()["storageStats"]
+    if sizes.get("totalIndexSize"):  # a mongod measures sizes: the report carries them
+        assert orders["storage"]["index_sizes"].keys() == {"_id_", "n_sku"}
+        assert orders["scale_risk"]["indexes"]["total_bytes"] == sizes["totalIndexSize"] > 0
+    else:  # SecantusDB answers 0 bytes: unknown, never a 0 in the report
+        assert "storage" not in orders and orders["scale_risk"]["indexes"]["total_bytes"] is None
+
+
+def test_index_sizes_are_read_from_storage_stats():
+    from nosql_advisor.sources.live import storage_sizes
+
+    stats = {"size": 5000, "storageSize": 8192, "totalIndexSize": 40960, "indexSizes": {"n_1": 20480, "_id_": 20480}}
+    assert storage_sizes(stats) == {"size": 5000, "storage_size": 8192, "total_index_size": 40960,
+                                    "index_sizes": {"_id_": 20480, "n_1": 20480}}
+    assert storage_sizes({"totalIndexSize": 0, "indexSizes": {"_id_": 0}}) is None
+    assert storage_sizes(None) is None
 
 
 def test_unknown_database_is_exit_2_in_one_line(mongo_uri, tmp_path):

@@ -58,6 +58,8 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
     entry["source"] = {"kind": info.kind, "location": info.location}
     entry["problems"] = sum(1 for p in info.problems if p.exit_code)
     entry["indexes"] = bson_to_json(info.indexes)
+    if info.storage is not None:
+        entry["storage"] = bson_to_json(info.storage)
     validator: dict = {}
     declared = collection.declared
     if declared is not None:

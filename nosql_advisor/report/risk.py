@@ -44,9 +44,9 @@ def scale_risk(entry: dict, findings: list[dict], baselined: set[tuple] = frozen
         },
         "months_to_16_mib": min(months) if months else None,
         "arrays": arrays,
-        # sizes: no source reports them yet (dumps and exports carry none, live scans do not run
-        # $collStats), so null says "unknown", never 0
-        "indexes": {"count": len(indexes) if indexes is not None else None, "total_bytes": None},
+        # sizes: live scans read $collStats; dumps and exports carry none, so null says "unknown", never 0
+        "indexes": {"count": len(indexes) if indexes is not None else None,
+                    "total_bytes": (entry.get("storage") or {}).get("total_index_size")},
         "tenant_skew": tenant_skew(entry),
         "top_risks": top_risks(findings, baselined)[:TOP_RISKS],
     }

@@ -57,6 +57,9 @@ class CollectionInfo:
     options: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     has_metadata: bool = False  # dump: a .metadata.json was read (so options are known)
+    # live: $collStats storageStats in bytes {"size", "storage_size", "total_index_size",
+    # "index_sizes": {name: bytes}}; None where the source does not say (dumps, exports)
+    storage: dict | None = None
 
 
 def split_namespace(namespace: str) -> tuple[str, str]:

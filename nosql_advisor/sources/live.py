@@ -122,6 +122,30 @@ async def _describe(client, uri: str, info: CollectionInfo, options: LiveOptions
         info.estimated_count = await collection.estimated_document_count(maxTimeMS=options.max_time_ms)
         reply = await client[database].command("listIndexes", name, maxTimeMS=options.max_time_ms)
         info.indexes = [dict(index) for index in reply["cursor"]["firstBatch"]]  # <= 64 per collection
+    info.storage = await _storage(collection, options)
+
+
+async def _storage(collection, options: LiveOptions) -> dict | None:
+    """Data and index sizes from `$collStats` (storageStats); None when the server or the user's
+    role does not give them: sizes are a bonus, not a reason to stop the scan."""
+    try:
+        cursor = await awaited(collection.aggregate([{"$collStats": {"storageStats": {}}}],
+                                                    maxTimeMS=options.max_time_ms))
+        stats = [entry async for entry in cursor]
+    except PyMongoError:
+        return None
+    return storage_sizes(stats[0].get("storageStats") if stats else None)
+
+
+def storage_sizes(storage: dict | None) -> dict | None:
+    """The sizes the report shows, from a storageStats document. A server that answers 0 bytes
+    of index for a collection that has documents (SecantusDB does) does not measure sizes:
+    unknown, not 0."""
+    if not isinstance(storage, dict) or not storage.get("totalIndexSize"):
+        return None
+    return {"size": storage.get("size"), "storage_size": storage.get("storageSize"),
+            "total_index_size": storage["totalIndexSize"],
+            "index_sizes": dict(sorted((storage.get("indexSizes") or {}).items()))}
 
 
 async def sample_documents(client, info: CollectionInfo, size: int, options: LiveOptions) -> AsyncIterator[Document]:
