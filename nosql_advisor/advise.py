@@ -11,7 +11,7 @@ from nosql_advisor.baseline import load_baseline, split_baseline
 from nosql_advisor.config import Config, Ignore, apply_config
 from nosql_advisor.findings import Finding, sorted_findings
 from nosql_advisor.rules import run_rules
-from nosql_advisor.rules.workload import index_advice_items
+from nosql_advisor.rules.workload import index_advice_items, query_shape_items
 from nosql_advisor.scan import Collection, Landscape
 from nosql_advisor.schema.agree import disagreements
 from nosql_advisor.schema.drift import compare, drift_findings
@@ -27,6 +27,7 @@ class Advice:
     ignored: list[tuple[Finding, Ignore]] = field(default_factory=list)  # by the config, with its reason
     baselined: list[Finding] = field(default_factory=list)  # accepted in the baseline file
     index_advice: list[dict] = field(default_factory=list)  # report.json's index_advice (DM401's indexes)
+    query_shapes: list[dict] = field(default_factory=list)  # the workload's top shapes (schema: query_shapes)
 
 
 SCHEMA_RULES = ("DM501", "DM502", "DM503", "DM504", "DM505")
@@ -58,6 +59,7 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions(), 
         findings, advice.baselined = split_baseline(findings, load_baseline(config.baseline))
     advice.findings = findings
     advice.index_advice = index_advice_items(landscape, config.rules)
+    advice.query_shapes = query_shape_items(landscape)
     return advice
 
 

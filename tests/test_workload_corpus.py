@@ -200,3 +200,12 @@ def test_profile_exports_of_every_version(corpus):
     workload = read_workload(profiles=[str(legacy)])
     queries = sum(1 for line in opened(legacy) if '"op":"query"' in line and '"ns":"school2.system' not in line)
     assert sum(s.count for s in workload.shapes.values() if s.key.op == "find") == queries
+
+
+def test_a_profile_in_shell_syntax_is_bad_input_naming_file_and_line(corpus):
+    path = corpus / "profile" / "percona-toolkit" / "system.profile_shell-format_mongo-4.4.txt"
+    workload = read_workload(profiles=[str(path)])
+    shell_only = re.compile(r"\b(UUID|NumberLong|NumberInt|ISODate|ObjectId|Timestamp|BinData)\(|: /")
+    first_bad = next(n for n, line in enumerate(opened(path), 1) if shell_only.search(line))
+    assert workload.problems and workload.problems[0].exit_code == 2
+    assert workload.problems[0].where == f"{path}:{first_bad}"

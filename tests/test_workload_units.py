@@ -206,3 +206,20 @@ def test_scan_and_queries_from_the_command_line(tmp_path):
     missing = run("queries", "--log", str(tmp_path / "nope.log"))
     assert missing.returncode == 2 and "nope.log" in missing.stderr
     assert run("queries", "--log", str(log), "--apply", "--yes").returncode == 2  # --apply needs a live --profile
+
+
+def test_unused_indexes_need_a_stated_period(tmp_path):
+    import datetime
+
+    landscape = dump(tmp_path, [{"key": {"status": 1}, "name": "status_1"}, {"key": {"total": 1}, "name": "total_1"},
+                                {"key": {"tenant_id": 1}, "name": "tenant_id_1", "unique": True},
+                                {"key": {"total": -1}, "name": "fresh"}, {"key": {"status": -1}, "name": "busy"}])
+    old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(days=30)
+    recent = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
+    landscape.workload = Workload()
+    landscape.workload.index_stats["app.orders"] = [
+        {"name": "_id_", "accesses": {"ops": 0, "since": old}}, {"name": "status_1", "accesses": {"ops": 0, "since": old}},
+        {"name": "total_1", "accesses": {"ops": 0, "since": None}},  # SecantusDB: no period, nothing said
+        {"name": "tenant_id_1", "accesses": {"ops": 0, "since": old}}, {"name": "fresh", "accesses": {"ops": 0, "since": recent}},
+        {"name": "busy", "accesses": {"ops": 12, "since": old}}]
+    assert [f[2] for f in findings(landscape, "DM403")] == ["status_1"]  # not _id_, unique, recent or used ones

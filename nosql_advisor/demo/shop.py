@@ -138,7 +138,7 @@ def orders(make: Maker, customers: DemoCollection, products: DemoCollection, pla
         PlantedProblem("DM701", ns("orders"), "customer.email", "the copied customer email is personal data in clear, in every order"),
         PlantedProblem("DM303", ns("orders"), None, "index status_1_created_at_-1 does not start with tenant_id"),
         PlantedProblem("DM305", ns("orders"), "tenant_id", f"tenant {top} holds {share:.0%} of the orders; an even share of 12 tenants is 8%"),
-        PlantedProblem("DM404", ns("orders"), None, "index tenant_id_1 is a prefix of tenant_id_1_created_at_-1 (redundant; found once the workload rules run)"),
+        PlantedProblem("DM404", ns("orders"), None, "index tenant_id_1 is a prefix of tenant_id_1_created_at_-1 (redundant: the longer index serves every query the shorter one does)"),
     ]
     indexes = [tenant_index(("created_at", -1)), tenant_index(),
                {"key": {"status": 1, "created_at": -1}, "name": "status_1_created_at_-1"}]

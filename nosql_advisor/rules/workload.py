@@ -350,3 +350,24 @@ def configured_recommendations(landscape, config) -> list[Recommendation]:
 def index_advice_items(landscape, config) -> list[dict]:
     """report.json's `index_advice` items."""
     return [r.to_dict() for r in configured_recommendations(landscape, config)]
+
+
+TOP_SHAPES = 100
+
+
+def query_shape_items(landscape, top: int = TOP_SHAPES) -> list[dict]:
+    """The top shapes by total time, in report.schema.json's `query_shapes` form (plus their plan)."""
+    from nosql_advisor.workload.indexes import plan_of
+    from nosql_advisor.workload.table import shape_text
+
+    workload = workload_of(landscape)
+    if workload is None:
+        return []
+    indexes = indexes_by_namespace(landscape)
+    items = []
+    for stats in workload.ranked()[:top]:
+        plan = plan_of(stats, indexes.get(stats.key.namespace, []))
+        items.append({"namespace": stats.key.namespace, "id": stats.id, "op": stats.key.op, "shape": shape_text(stats),
+                      "count": stats.count, "total_ms": round(stats.total_ms, 3), "p95_ms": stats.p95_ms,
+                      "plan": plan.summary, "plan_derived": plan.derived})
+    return items

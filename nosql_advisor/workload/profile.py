@@ -22,7 +22,7 @@ from nosql_advisor.sources.live import redact_uri
 from nosql_advisor.workload.extract import command_operations, legacy_query, set_metrics
 from nosql_advisor.workload.shapes import Operation, Workload
 
-MAX_PROFILE_DOCUMENTS = 1_000_000  # per database, newest first
+MAX_PROFILE_DOCUMENTS = 1_000_000  # per database (system.profile is capped: 1 MB by default)
 
 
 def profile_operations(document: dict) -> list[Operation] | str:
@@ -51,7 +51,8 @@ def profile_operations(document: dict) -> list[Operation] | str:
 
 
 def read_profile_file(path: Path, workload: Workload, selection: Selection = Selection()) -> None:
-    """A mongoexport of system.profile: Extended JSON, one document per line or an array."""
+    """A mongoexport of system.profile: Extended JSON, one document per line or an array. A line
+that is not Extended JSON is a problem naming the file and line (exit 2, as for any export)."""
     if not path.is_file():
         raise InputError(f"{path}: no such profile file")
     problems: list[Problem] = []
@@ -64,7 +65,7 @@ def read_profile_file(path: Path, workload: Workload, selection: Selection = Sel
         document = decoded[0]
         source["documents"] += 1
         _add(profile_operations(document), workload, selection, source)
-    workload.problems += [Problem(p.where, p.message, EXIT_OK) for p in problems]
+    workload.problems += problems  # as for any export file: bad input, exit 2 once the run ends
     workload.sources.append(source)
 
 

@@ -8,7 +8,7 @@ the kind of test it is (equality, range, $in, $exists, regex with or without an 
 `{tenant_id: "t1", total: {$gt: 5}}` and `{tenant_id: "t7", total: {$gt: 900}}` are one shape.
 
 `ShapeStats` sums the operations of one (namespace, operation, shape) in bounded memory: counts
-and totals, and durations as a histogram of exact milliseconds under 1 s and three significant
+and totals, and durations as a histogram of exact milliseconds under 1,024 and three significant
 figures above (so a p95 is exact for fast queries and within 0.5 % for slow ones).
 """
 
@@ -233,7 +233,7 @@ class ShapeKey(NamedTuple):
 def freeze(value):
     """A normalised predicate as nested tuples (sorted keys), hashable."""
     if isinstance(value, dict):
-        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, v if type(v) is str else freeze(v)) for k, v in value.items()))
     if isinstance(value, list):
         return ("$list", tuple(freeze(v) for v in value))
     return value
