@@ -6,19 +6,15 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import bson
 import pytest
 
+from helpers import run_cli
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
+
+run = run_cli
 
 
 def report(folder: Path) -> dict:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import bson
@@ -12,6 +10,8 @@ import pytest
 
 from nosql_advisor.config import CONFIG_SCHEMA, load_config, render_schema
 from nosql_advisor.errors import InputError
+
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,8 +54,7 @@ def test_bad_config_is_one_clear_error(tmp_path, toml, message):
     assert str(raised.value).startswith(str(path)) and message in str(raised.value)
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True, cwd=cwd)
+run = run_cli
 
 
 def test_ignores_severities_and_the_baseline_through_the_cli(tmp_path):

@@ -16,6 +16,8 @@ from nosql_advisor.errors import InputError
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.schema.load import load_declared, load_schema_file
 
+from helpers import run_cli
+
 SCHEMA = {"bsonType": "object", "required": ["_id", "sku", "price"], "properties": {
     "_id": {"bsonType": "objectId"},
     "sku": {"bsonType": "string", "description": "stock keeping unit"},
@@ -137,10 +139,6 @@ def test_bad_schema_files_name_the_file_and_pointer(tmp_path, content, where, me
     with pytest.raises(InputError) as raised:
         load_schema_file(path, "shop.products")
     assert where in str(raised.value) and message in str(raised.value)
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_cli_diff_stops_on_a_bad_schema_file_unless_keep_going(tmp_path):

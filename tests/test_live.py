@@ -6,21 +6,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
 
+from helpers import run_cli
+
 pytestmark = pytest.mark.live
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120, stdin=subprocess.DEVNULL)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
+run = run_cli
 
 
 def with_db(uri: str, database: str) -> str:

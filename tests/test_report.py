@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from nosql_advisor.demo import build_demo, write_dump, write_schema_files
+
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
@@ -22,7 +23,7 @@ FORMS = ("report.json", "report.md", "report.html", "report.sarif")
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True, cwd=tmp_path)
+    return run_cli(*args, cwd=tmp_path)
 
 
 def scan(tmp_path: Path, *sources: str, out: str = "out") -> dict:

@@ -8,7 +8,6 @@ import copy
 import json
 import re
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -26,9 +25,11 @@ from nosql_advisor.report.sarif import artifact_uri, rule_catalogue
 
 from test_report import SARIF_SCHEMA, sarif_errors, valid
 
+from helpers import run_cli
+
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True, cwd=tmp_path)
+    return run_cli(*args, cwd=tmp_path)
 
 
 # -- scale risk --------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bson
-from bson import ObjectId, json_util
+from bson import ObjectId
 
 from nosql_advisor.rules import RuleConfig, run_rules
 from nosql_advisor.scan import ScanOptions, scan_sources

@@ -9,24 +9,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
 
 from nosql_advisor.demo import build_demo, load_live
 
+from helpers import run_cli
+
 pytestmark = pytest.mark.live
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300, stdin=subprocess.DEVNULL)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
+run = run_cli
 
 
 def winning_index(plan: dict) -> str | None:
@@ -111,6 +106,7 @@ def test_scan_with_the_profile_finds_each_planted_problem_and_the_server_confirm
     finally:
         client.close()
     again = run("scan", mongo_uri, "--db", name, "--profile", mongo_uri, "--out", "out2", "-q", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
     report = json.loads((tmp_path / "out2" / "report.json").read_text())
     assert not [f for f in report["findings"] if f["rule"] == "DM401"]  # today's indexes serve it
     assert report["index_advice"] == []

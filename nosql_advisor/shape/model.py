@@ -101,9 +101,9 @@ class CollectionShape:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
         data = asdict(replace(self, rows=None))
         data["fields"] = [_drop_none({k: v for k, v in f.items() if k != "fingerprints"}) for f in data["fields"]]
-        for field in data["fields"]:
-            if "array" in field:
-                field["array"] = _drop_none(field["array"])
+        for entry in data["fields"]:
+            if "array" in entry:
+                entry["array"] = _drop_none(entry["array"])
         return _drop_none(data)
 
 
