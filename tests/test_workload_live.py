@@ -90,6 +90,13 @@ def test_scan_with_the_profile_finds_each_planted_problem_and_the_server_confirm
     assert [(a["namespace"], a["keys"]) for a in advice] == [(f"{name}.orders", [["tenant_id", 1], ["customer_id", 1]])]
     assert advice[0]["impact"]["operations"] == 6
     assert (tmp_path / "out" / "indexes" / f"{name}.js").exists()
+    shapes = report["query_shapes"]  # the top shapes by total time, which report.html charts
+    assert shapes and [s["total_ms"] for s in shapes] == sorted((s["total_ms"] for s in shapes), reverse=True)
+    planted_shape = next(s for s in shapes if s["shape"] == '{"customer_id": "eq", "tenant_id": "eq"}')
+    assert (planted_shape["count"], planted_shape["plan"]) == (6, "IXSCAN { tenant_id: 1 }")  # only in part
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert 'aria-label="top query shapes by total time"' in html
+    assert str(order["customer_id"]) not in json.dumps(shapes) + html  # kinds of values, never values
 
     planted = {"find": "orders", "filter": {"tenant_id": order["tenant_id"], "customer_id": order["customer_id"]}}
     client = MongoClient(mongo_uri)

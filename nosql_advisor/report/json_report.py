@@ -46,6 +46,7 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
                     for f, why in advice.ignored],
         "baselined": [{"rule": f.rule, "namespace": f.namespace, "path": f.path} for f in advice.baselined],
         "index_advice": advice.index_advice,
+        "query_shapes": advice.query_shapes,
         "problems": [{"where": p.where, "message": p.message} for p in problems[:MAX_PROBLEMS]],
         "problems_omitted": max(0, len(problems) - MAX_PROBLEMS),
     }
