@@ -405,6 +405,16 @@ def validators(
     raise typer.Exit(code)
 
 
+def confirm_write(question: str, yes: bool) -> None:
+    """The one gate before `--apply` writes to a server: `--yes`, or a person answering at a terminal."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError("--apply changes the server: add --yes to confirm when stdin is not a terminal")
+    if not typer.confirm(question):
+        raise typer.Exit(1)
+
+
 def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_time_ms: int, yes: bool) -> None:
     uris = [s for s in sources if is_uri(s)]
     if len(uris) != 1:
@@ -413,11 +423,7 @@ def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_tim
                  markup=False)
     for namespace in sorted(validators_by_ns):
         STDERR.print(f"  {namespace}: validationLevel moderate, validationAction warn", markup=False)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise InputError("--apply changes the server: add --yes to confirm when stdin is not a terminal")
-        if not typer.confirm("apply these validators?"):
-            raise typer.Exit(1)
+    confirm_write("apply these validators?", yes)
     for line in apply_validators(uris[0], validators_by_ns, max_time_ms):
         STDERR.print(line, markup=False)
 
@@ -496,11 +502,7 @@ def apply_indexes_live(profiles: list[str], recommendations: list, max_time_ms: 
     STDERR.print(f"about to run createIndexes on {redact_uri(uris[0])}:", markup=False)
     for r in recommendations:
         STDERR.print(f"  {r.namespace}: {describe(r.keys)} (name {r.name})", markup=False)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise InputError("--apply changes the server: add --yes to confirm when stdin is not a terminal")
-        if not typer.confirm("build these indexes?"):
-            raise typer.Exit(1)
+    confirm_write("build these indexes?", yes)
     for line in apply_indexes(uris[0], recommendations, max_time_ms):
         STDERR.print(line, markup=False)
 

@@ -38,28 +38,28 @@ class RowSample:
         if "_id" not in document or self.k <= 0:
             return
         key = stable_hash(document["_id"])
-        if key in self.kept:
-            return
-        if len(self.heap) < self.k:
-            heapq.heappush(self.heap, -key)
-        elif key < -self.heap[0]:
-            del self.kept[-heapq.heappushpop(self.heap, -key)]
-        else:
-            return
-        self.kept[key] = row_hashes(document)
+        if key not in self.kept and self._make_room(key):
+            self.kept[key] = row_hashes(document)
 
     def merge(self, other: RowSample) -> None:
         """The sample both parts' documents would have given in one pass."""
         for key in sorted(other.kept):
             if key in self.kept:
                 continue
-            if len(self.heap) < self.k:
-                heapq.heappush(self.heap, -key)
-            elif key < -self.heap[0]:
-                del self.kept[-heapq.heappushpop(self.heap, -key)]
-            else:
+            if not self._make_room(key):
                 break  # the rest of other's keys are larger still
             self.kept[key] = other.kept[key]
+
+    def _make_room(self, key: int) -> bool:
+        """Whether `key` belongs among the k smallest; if so its place is taken (evicting the
+        largest when full) and the caller stores its row."""
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, -key)
+        elif key < -self.heap[0]:
+            del self.kept[-heapq.heappushpop(self.heap, -key)]
+        else:
+            return False
+        return True
 
     def rows(self) -> list[dict[str, int]]:
         return [self.kept[key] for key in sorted(self.kept)]
