@@ -24,26 +24,24 @@ def test_a_row_holds_hashes_of_scalars_outside_arrays():
 
 def test_every_document_is_a_row_below_k_and_k_rows_above():
     small, large = RowSample(k=50), RowSample(k=50)
-    for document in documents(40):
-        small.add(document)
-    for document in documents(500):
-        large.add(document)
+    small.add_many(documents(40))
+    large.add_many(documents(500))
     assert len(small.rows()) == 40 and len(large.rows()) == 50
 
 
 def test_the_sample_does_not_depend_on_order_and_merges_exactly():
     docs = documents(300)
-    whole, shuffled, left, right = (RowSample(k=64) for _ in range(4))
+    whole, one_by_one, shuffled, left, right = (RowSample(k=64) for _ in range(5))
+    whole.add_many(docs)
     for document in docs:
-        whole.add(document)
-    for document in random.Random(3).sample(docs, len(docs)):
-        shuffled.add(document)
-    for document in docs[:170]:
-        left.add(document)
-    for document in docs[170:]:
-        right.add(document)
+        one_by_one.add_many([document])
+    mixed = random.Random(3).sample(docs, len(docs))
+    for start in range(0, len(mixed), 37):
+        shuffled.add_many(mixed[start:start + 37])
+    left.add_many(docs[:170])
+    right.add_many(docs[170:])
     left.merge(right)
-    assert whole.rows() == shuffled.rows() == left.rows()
+    assert whole.rows() == one_by_one.rows() == shuffled.rows() == left.rows()
     kept = sorted(stable_hash(d["_id"]) for d in docs)[:64]  # the 64 smallest _id hashes
     assert [row["_id"] for row in whole.rows()] == kept
 

@@ -100,3 +100,40 @@ def test_several_sources_are_one_landscape(tmp_path):
     landscape = scan_sources([str(dump.parent.parent), str(export)], ScanOptions())
     assert [c.info.namespace for c in landscape.collections] == ["shop.customers", "shop.orders"]
     assert [s["kind"] for s in landscape.sources] == ["dump", "export"]
+
+
+# Lines libbson's parser treats differently from bson.json_util: the fast path must either give
+# json_util's document (and the BSON size bson.encode gives) or step aside for json_util.
+TRICKY_LINES = [
+    b'{"a":1},', b'{"a":1}{"b":2}', b'{"a":1} {"b": 2}', b'{"a":1}x', b'{"a":1}, "_": 2', b'[1,2]', b'"str"',
+    b'[{"a":1}]', b'{"$oid": "5f0c0c0c0c0c0c0c0c0c0c0c"}', b'{"a": NaN}', b'{"a": Infinity}', b'{"a": 1e400}',
+    b'\xef\xbb\xbf{"a":1}', b'{"a": 123456789012345678901234567890}', b'{"a": {"$date": "bogus"}}',
+    b'{"a":"\\ud800"}', b'{"a":"\xff"}', b'{"a\\u0000b": 1}', b'{"a":', b'{"a": true, }',
+    b'{"a": {"$date": {"$numberLong": "99999999999999999"}}}', b'{"a": {"$date": "2015-08-13T10:00:00-0700"}}',
+    b'{"a": {"$uuid": "00112233-4455-6677-8899-aabbccddeeff"}}', b'{"a": {"$numberDecimal": "1.5"}, "b": -0.0}',
+    b'{"$set": 1, "a": {"$foo": 1}}', b'  {"a": 2147483648}  \r\n',
+    b'{"d": ' + b'{"d": ' * 150 + b'1' + b'}' * 150 + b'}',  # deeper than libbson's 100 levels
+]
+
+
+def test_fast_ndjson_lines_decode_exactly_as_json_util_or_step_aside():
+    from nosql_advisor.sources.export import JSON_OPTIONS, decode_export_record
+
+    for line in TRICKY_LINES:
+        problems: list = []
+        got = decode_export_record((line, 1), Path("t.json"), problems)
+        try:
+            expected = json_util.loads(line, json_options=JSON_OPTIONS)
+            expected = (expected, len(bson.encode(expected))) if isinstance(expected, dict) else None
+        except Exception:  # noqa: BLE001 - any refusal: the record must be skipped with a problem
+            expected = None
+        assert got == expected, line
+        assert bool(problems) == (expected is None), line
+
+
+def test_plain_lines_take_the_libbson_path():
+    from nosql_advisor.sources.export import line_to_bson
+
+    line = b'{"_id": {"$oid": "5f0c0c0c0c0c0c0c0c0c0c0c"}, "items": [{"a": 1}, {"b": [2, 3]}]}\n'
+    assert bson.decode(line_to_bson(line)) == json_util.loads(line)
+    assert line_to_bson(b'{"a":1}{"b":2}') is None and line_to_bson(b"[1]") is None

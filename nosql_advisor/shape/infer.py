@@ -1,18 +1,21 @@
 """Streaming shape inference: one pass, memory bounded by the number of distinct paths.
 
-The walk over each document only appends values to per-path lists; every few thousand
-documents `_flush` turns those lists into counts and statistics with C-level builtins
-(`Counter(map(type, ...))`, `min`, `max`, `set`). That split keeps the per-value work in the
-Python hot loop to a dict lookup and an append, which is what makes inference fast.
+Documents are taken in chunks (a few thousand, or fewer when they are large) and walked column
+by column rather than value by value: the objects met at one path are grouped by their key
+sequence, and each group is turned into columns with one C-level `zip(*values)`, so a chunk of
+5,000 documents sharing a layout costs a handful of Python steps per path, not one per value.
+Each path's values are then turned into counts and statistics with C-level builtins
+(`Counter(map(type, ...))`, `min`, `max`, `set`). Keeping per-value work out of the Python
+interpreter is what makes inference fast.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, methodcaller, mul
 
 from bson import Code, Decimal128, Int64, ObjectId
 
@@ -22,19 +25,25 @@ from nosql_advisor.bsontypes import (
 from nosql_advisor.shape.detect import detect
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.rows import DEFAULT_ROWS, RowSample
-from nosql_advisor.shape.stats import DistinctSketch, Histogram
+from nosql_advisor.shape.stats import OBJECTID_BYTES, DistinctSketch, Histogram
 
 DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
 FLUSH_EVERY = 5000
+FLUSH_BYTES = 32 << 20  # large documents: walk the chunk before it holds more than this
+CONTAINER_TYPES = OBJECT_TYPES | {list}
+VALUES = methodcaller("values")
+GET_ID = methodcaller("get", "_id")
 
 
 class _Node:
-    """Accumulator for one path; `values`/`arrays` hold the current chunk only."""
+    """Accumulator for one path. `values` and `elements` (of its arrays) hold the current chunk
+    only, bucketed by Python type as the walk meets them, so the flush never sorts values by
+    type again; `stamps` are aligned with `values`, bucket by bucket."""
 
     __slots__ = (
-        "path", "depth", "children", "values", "stamps", "arrays", "objects", "count", "types",
-        "type_times", "add_value", "add_stamp", "value_counts",
+        "path", "depth", "children", "values", "stamps", "arrays", "elements", "objects", "count",
+        "types", "type_times", "value_counts",
         "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
         "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
     )
@@ -43,13 +52,12 @@ class _Node:
         self.path = path
         self.depth = depth
         self.children: dict[str, _Node] = {}
-        self.values: list = []
-        self.stamps: list = []  # creation second of the document each value came from (or None)
+        self.values: dict[type, list] = {}
+        self.stamps: dict[type, list] = {}  # creation second of each value's document (or None)
         self.type_times: dict[str, list[int]] = {}  # type -> [first, last] creation second
         self.value_counts: Counter | None = None  # only for paths asked for (tenant keys): skew
-        self.add_value = self.values.append  # bound once per chunk: one lookup per value in the walk
-        self.add_stamp = self.stamps.append
-        self.arrays: list[list] = []
+        self.arrays: list[list] = []  # every array met here, nested ones included (lengths)
+        self.elements: dict[type, list] = {}
         self.objects = 0  # occurrences of this path as an object: its children's parent count
         self.count = 0
         self.types: Counter[str] = Counter()
@@ -83,40 +91,33 @@ class ShapeBuilder:
         self.dropped_at: Counter[str] = Counter()
         self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
         self.growth: dict[str, list] = {}  # top-level array key -> regression sums (_track_growth)
-        self.pending = 0
+        self.pending: list[Mapping] = []  # documents of the chunk not walked yet
+        self.pending_sizes: list[int | None] = []
+        self.pending_bytes = 0
 
     def add(self, document: Mapping, bson_size: int | None = None) -> None:
-        _id = document.get("_id")
-        stamp = int.from_bytes(_id.binary[:4], "big") if type(_id) is ObjectId else None
-        self._walk_object(document, self.root, 0, stamp)
-        self.rows.add(document)
-        if stamp is not None:
-            self.created_days[stamp // 86400] += 1
+        self.pending.append(document)
+        self.pending_sizes.append(bson_size)
         if bson_size is not None:
-            self.sizes.append(bson_size)
-            if stamp is not None:
-                self._track_growth(document, stamp / 86400, bson_size)
-        self.pending += 1
-        if self.pending >= FLUSH_EVERY:
+            self.pending_bytes += bson_size
+        if len(self.pending) >= FLUSH_EVERY or self.pending_bytes >= FLUSH_BYTES:
             self._flush()
 
-    def _track_growth(self, document: Mapping, day: float, size: int) -> None:
+    def _track_growth(self, key: str, arrays: Sequence, stamps: Sequence, sizes: Sequence) -> None:
         """Sums for a regression of each top-level array's length (and the document's size) on
         the document's age: enough to say whether arrays grow with age, and by how much."""
-        for key, value in document.items():
-            if type(value) is list:
-                length = len(value)
-                sums = self.growth.get(key)
-                if sums is None:
-                    sums = self.growth[key] = [0, 0.0, 0.0, 0, 0.0, 0, 0, 0]
-                sums[0] += 1
-                sums[1] += day
-                sums[2] += day * day
-                sums[3] += length
-                sums[4] += length * day
-                sums[5] += length * length
-                sums[6] += size
-                sums[7] += size * length
+        kept = [(stamp / 86400, size, len(array)) for array, stamp, size in zip(arrays, stamps, sizes)
+                if stamp is not None and size is not None]
+        if not kept:
+            return
+        days, sizes, lengths = (list(part) for part in zip(*kept))
+        sums = self.growth.get(key)
+        if sums is None:
+            sums = self.growth[key] = [0, 0.0, 0.0, 0, 0.0, 0, 0, 0]
+        for index, total in enumerate((len(kept), sum(days), sum(map(mul, days, days)), sum(lengths),
+                                       sum(map(mul, lengths, days)), sum(map(mul, lengths, lengths)),
+                                       sum(sizes), sum(map(mul, sizes, lengths)))):
+            sums[index] += total
 
     def flush(self) -> None:
         """Turn the pending chunk into statistics (before pickling a builder to merge it)."""
@@ -142,10 +143,8 @@ class ShapeBuilder:
         for key, child in theirs.children.items():
             target = mine.children.get(key)
             if target is None:
-                target = self._add_child(mine, key, child.depth)
+                target = self._add_child(mine, key, child.depth, child.count)
                 if target is None:
-                    self.dropped += child.count - 1  # _add_child counted one
-                    self.dropped_at[mine.path] += child.count - 1
                     continue
             self._merge_children(target, child)
 
@@ -172,45 +171,69 @@ class ShapeBuilder:
             rows=self.rows.rows(),
         )
 
-    # -- the walk: appends only ------------------------------------------------------
+    # -- the walk: column by column ----------------------------------------------------
 
-    def _walk_object(self, doc: Mapping, node: _Node, level: int, stamp: int | None) -> None:
-        node.objects += 1
+    def _walk(self, documents: list[Mapping], stamps: list, sizes: list) -> None:
+        """Walk a chunk of documents into the path tree. A stack of (step, node, items, stamps,
+        level, nesting) replaces recursion, so 400 levels of nesting cost no Python frames."""
+        work: list[tuple] = [(self._walk_objects, self.root, documents, stamps, 0, sizes)]
+        while work:
+            step, *arguments = work.pop()
+            step(*arguments, work)
+
+    def _walk_objects(self, node: _Node, objects: Sequence[Mapping], stamps: Sequence, level: int,
+                      sizes: Sequence | None, work: list) -> None:
+        """Objects met at `node` (documents when it is the root; `sizes` only then)."""
+        node.objects += len(objects)
         if level >= MAX_WALK_DEPTH:
-            self.too_deep += 1
+            self.too_deep += len(objects)
             return
-        children = node.children
-        for key, value in doc.items():
-            child = children.get(key)
-            if child is None:
-                child = self._add_child(node, key, level + 1)
+        for keys, members, member_stamps, member_sizes in group_by_keys(objects, stamps, sizes):
+            for key, column in zip(keys, zip(*map(VALUES, members))):
+                child = node.children.get(key)
                 if child is None:
-                    continue
-            child.add_value(value)
-            child.add_stamp(stamp)
-            kind = type(value)
-            if kind is list:
-                self._walk_array(value, child, level + 1, 1, stamp)
-            elif kind in OBJECT_TYPES:
-                self._walk_object(value, child, level + 1, stamp)
+                    child = self._add_child(node, key, level + 1, len(column))
+                    if child is None:
+                        continue
+                split = split_by_type(column, member_stamps)
+                _bucket(child.values, child.stamps, split)
+                inner, inner_stamps = _objects_in(split)
+                if inner:
+                    work.append((self._walk_objects, child, inner, inner_stamps, level + 1, None))
+                if list in split:
+                    arrays, array_stamps = split[list]
+                    work.append((self._walk_arrays, child, arrays, array_stamps, level + 1, 1))
+                    if member_sizes is not None:
+                        self._track_growth(key, arrays, array_stamps, member_sizes if len(split) == 1
+                                           else [size for value, size in zip(column, member_sizes)
+                                                 if type(value) is list])
 
-    def _walk_array(self, array: list, node: _Node, level: int, nesting: int, stamp: int | None) -> None:
-        node.arrays.append(array)
+    def _walk_arrays(self, node: _Node, arrays: Sequence[list], stamps: Sequence, level: int,
+                     nesting: int, work: list) -> None:
+        """Arrays met at `node`; their object elements are objects of the same path (arrays are
+        transparent in dot notation), arrays inside them one nesting level deeper."""
+        node.arrays.extend(arrays)
+        elements = list(chain.from_iterable(arrays))
         if nesting > node.nesting:
             node.nesting = nesting
         if level >= MAX_WALK_DEPTH:
-            self.too_deep += 1
+            self.too_deep += len(arrays)
+            _bucket(node.elements, None, split_by_type(elements, None))
             return
-        for value in array:
-            kind = type(value)
-            if kind in OBJECT_TYPES:
-                self._walk_object(value, node, level, stamp)
-            elif kind is list:
-                self._walk_array(value, node, level + 1, nesting + 1, stamp)
+        element_stamps = list(chain.from_iterable(map(repeat, stamps, map(len, arrays))))
+        split = split_by_type(elements, element_stamps)
+        _bucket(node.elements, None, split)
+        inner, inner_stamps = _objects_in(split)
+        if inner:
+            work.append((self._walk_objects, node, inner, inner_stamps, level, None))
+        if list in split:
+            lists, list_stamps = split[list]
+            work.append((self._walk_arrays, node, lists, list_stamps, level + 1, nesting + 1))
 
-    def _add_child(self, parent: _Node, key: str, depth: int) -> _Node | None:
+    def _add_child(self, parent: _Node, key: str, depth: int, occurrences: int) -> _Node | None:
+        """A new path under `parent`, or None past the path cap (its occurrences are counted)."""
         if len(self.nodes) >= self.max_paths:
-            self._drop(parent, 1)
+            self._drop(parent, occurrences)
             return None
         path = f"{parent.path}.{key}" if parent.path else key
         child = parent.children[key] = _Node(path, depth)
@@ -239,12 +262,75 @@ class ShapeBuilder:
     # -- the flush: statistics in bulk -----------------------------------------------
 
     def _flush(self) -> None:
-        self.size_histogram.add_many(self.sizes)
-        self.sizes = []
-        self.pending = 0
+        documents, sizes = self.pending, self.pending_sizes
+        self.pending, self.pending_sizes, self.pending_bytes = [], [], 0
+        if documents:
+            stamps = list(map(creation_second, map(GET_ID, documents)))
+            self._walk(documents, stamps, sizes)
+            self.rows.add_many(documents)
+            self.created_days.update(stamp // 86400 for stamp in stamps if stamp is not None)
+            self.size_histogram.add_many([size for size in sizes if size is not None])
         for node in self.nodes:
             if node.values or node.arrays:
                 _flush_node(node)
+
+
+def creation_second(value: object) -> int | None:
+    """The creation time (seconds since the epoch) an ObjectId `_id` carries, else None."""
+    return int.from_bytes(OBJECTID_BYTES(value)[:4], "big") if type(value) is ObjectId else None
+
+
+def group_by_keys(objects: Sequence[Mapping], stamps: Sequence,
+                  sizes: Sequence | None) -> list[tuple[tuple, Sequence, Sequence, Sequence | None]]:
+    """The objects (with their aligned stamps and sizes) grouped by key sequence, in order of
+    first appearance; one group, with no Python loop, when they all share one layout."""
+    layouts = list(map(tuple, objects))
+    first = layouts[0]
+    if layouts.count(first) == len(layouts):
+        return [(first, objects, stamps, sizes)]
+    positions: dict[tuple, list[int]] = {}
+    for position, layout in enumerate(layouts):
+        found = positions.get(layout)
+        if found is None:
+            positions[layout] = [position]
+        else:
+            found.append(position)
+    return [(layout, [objects[i] for i in found], [stamps[i] for i in found],
+             None if sizes is None else [sizes[i] for i in found]) for layout, found in positions.items()]
+
+
+def split_by_type(values: Sequence, stamps: Sequence | None) -> dict[type, tuple[Sequence, Sequence | None]]:
+    """{type: (its values, their stamps)}; a single-typed column (the usual case) is not copied."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        return {kinds.pop(): (values, stamps)}
+    split = {}
+    for kind in kinds:
+        mask = list(map(is_, map(type, values), repeat(kind)))
+        split[kind] = (list(compress(values, mask)), None if stamps is None else list(compress(stamps, mask)))
+    return split
+
+
+def _bucket(values: dict[type, list], stamps: dict[type, list] | None, split: dict) -> None:
+    for kind, (part, part_stamps) in split.items():
+        held = values.get(kind)
+        if held is None:
+            values[kind] = list(part)
+            if stamps is not None:
+                stamps[kind] = list(part_stamps)
+        else:
+            held.extend(part)
+            if stamps is not None:
+                stamps[kind].extend(part_stamps)
+
+
+def _objects_in(split: dict) -> tuple[Sequence, Sequence]:
+    """The objects (dicts, SONs) of a split column and their stamps."""
+    parts = [part for kind, part in split.items() if kind in OBJECT_TYPES]
+    if len(parts) <= 1:
+        return parts[0] if parts else ((), ())
+    return (list(chain.from_iterable(values for values, _ in parts)),
+            list(chain.from_iterable(stamps for _, stamps in parts)))
 
 
 MAX_COUNTED_VALUES = 10_000
@@ -297,68 +383,63 @@ def _merge_node(mine: _Node, theirs: _Node) -> None:
 
 
 def _flush_node(node: _Node) -> None:
-    values, arrays, stamps = node.values, node.arrays, node.stamps
-    node.values, node.arrays, node.stamps = [], [], []
-    node.add_value, node.add_stamp = node.values.append, node.stamps.append
-    node.count += len(values)
-    kinds = _count_types(node.types, values)
-    _type_times(node, kinds, values, stamps)
+    values, stamps, elements, arrays = node.values, node.stamps, node.elements, node.arrays
+    node.values, node.stamps, node.elements, node.arrays = {}, {}, {}, []
+    scalars: dict[type, list] = {}
+    for kind, part in values.items():
+        node.count += len(part)
+        _count_kind(node.types, kind, part)
+        _type_times(node.type_times, kind, part, stamps[kind])
+        scalars[kind] = part
     if node.value_counts is not None:
-        _count_values(node, values)
-    elements: list = []
+        _count_values(node, list(chain.from_iterable(values.values())))
     if arrays:
         node.array_count += len(arrays)
         node.lengths.add_many(list(map(len, arrays)))
-        elements = list(chain.from_iterable(arrays))
-        _count_types(node.element_types, elements)
-    _scalar_stats(node, values + elements if elements else values)
+        for kind, part in elements.items():
+            _count_kind(node.element_types, kind, part)
+            scalars[kind] = scalars[kind] + part if kind in scalars else part
+    _scalar_stats(node, scalars)
 
 
-def _count_types(counter: Counter, values: list) -> Counter:
-    kinds = Counter(map(type, values))
-    for kind, n in kinds.items():
-        name = TYPE_NAMES.get(kind) or type_name_of_subclass(kind)
-        if kind is int:
-            ints = values if len(kinds) == 1 else [v for v in values if type(v) is int]
-            wide = 0 if INT32_MIN <= min(ints) and max(ints) <= INT32_MAX else \
-                sum(1 for v in ints if not INT32_MIN <= v <= INT32_MAX)
-            if wide:
-                counter["long"] += wide
-                n -= wide
-            if not n:
-                continue
-        elif kind is Code and any(type(v) is Code and v.scope is not None for v in values):
-            with_scope = sum(1 for v in values if type(v) is Code and v.scope is not None)
+def _count_kind(counter: Counter, kind: type, values: list) -> None:
+    """Count `values`, all of Python type `kind`, under their BSON type names (an int is a long
+    past 32 bits; Code with a scope is javascriptWithScope)."""
+    n = len(values)
+    if kind is int:
+        wide = _wide_ints(values)
+        if wide:
+            counter["long"] += wide
+            n -= wide
+    elif kind is Code:
+        with_scope = sum(1 for v in values if v.scope is not None)
+        if with_scope:
             counter["javascriptWithScope"] += with_scope
             n -= with_scope
-            if not n:
-                continue
-        counter[name] += n
-    return kinds
+    if n:
+        counter[TYPE_NAMES.get(kind) or type_name_of_subclass(kind)] += n
 
 
-def _type_times(node: _Node, kinds: Counter, values: list, stamps: list) -> None:
+def _wide_ints(ints: list[int]) -> int:
+    """How many of `ints` need 64 bits."""
+    if INT32_MIN <= min(ints) and max(ints) <= INT32_MAX:
+        return 0
+    return sum(1 for v in ints if not INT32_MIN <= v <= INT32_MAX)
+
+
+def _type_times(times: dict[str, list[int]], kind: type, values: list, stamps: list) -> None:
     """First and last creation time of the documents holding each type: when a type came or went."""
-    if len(kinds) == 1 and (int not in kinds or INT32_MIN <= min(values) and max(values) <= INT32_MAX):
-        # the usual chunk: one type, no per-value work
-        dated = stamps if None not in stamps else [stamp for stamp in stamps if stamp is not None]
-        if dated:
-            _widen(node.type_times, bson_type_of(values[0]), min(dated), max(dated))
+    if kind is int and _wide_ints(values) or kind is Code:  # one Python type, two BSON types
+        by_type: dict[str, list[int]] = {}
+        for value, stamp in zip(values, stamps):
+            if stamp is not None:
+                by_type.setdefault(bson_type_of(value), []).append(stamp)
+        for name, dated in by_type.items():
+            _widen(times, name, min(dated), max(dated))
         return
-    by_type: dict[str, list[int]] = {}
-    for value, stamp in zip(values, stamps):
-        if stamp is None:
-            continue
-        name = bson_type_of(value)
-        span = by_type.get(name)
-        if span is None:
-            by_type[name] = [stamp, stamp]
-        elif stamp < span[0]:
-            span[0] = stamp
-        elif stamp > span[1]:
-            span[1] = stamp
-    for name, (first, last) in by_type.items():
-        _widen(node.type_times, name, first, last)
+    dated = stamps if None not in stamps else [stamp for stamp in stamps if stamp is not None]
+    if dated:
+        _widen(times, TYPE_NAMES.get(kind) or type_name_of_subclass(kind), min(dated), max(dated))
 
 
 def _widen(times: dict[str, list[int]], name: str, first: int, last: int) -> None:
@@ -366,40 +447,32 @@ def _widen(times: dict[str, list[int]], name: str, first: int, last: int) -> Non
     times[name] = [first, last] if span is None else [min(span[0], first), max(span[1], last)]
 
 
-def _scalar_stats(node: _Node, values: list) -> None:
-    kinds = set(map(type, values))
-    if kinds & OBJECT_TYPES or list in kinds:
-        kinds -= OBJECT_TYPES | {list}
-        values = [v for v in values if type(v) in kinds]
-    if not values:
-        return
-    single = len(kinds) == 1
-    seen = len(values)
-
-    def group(kind: type) -> list:
-        return values if single else [v for v in values if type(v) is kind]
-
-    bids = None
-    for kind in kinds:
+def _scalar_stats(node: _Node, scalars: dict[type, list]) -> None:
+    """String lengths, number/date/ObjectId ranges and the distinct sketch, type by type."""
+    distinct: list = []
+    seen = 0
+    for kind, values in scalars.items():
+        if kind in OBJECT_TYPES or kind is list:
+            continue
+        seen += len(values)
         if kind is str:
-            node.strings.add_many(list(map(len, group(str))))
+            node.strings.add_many(list(map(len, values)))
         elif kind is int or kind is Int64:
-            _number_range(node, group(kind))
+            _number_range(node, values)
         elif kind is float:
-            _number_range(node, [v for v in group(float) if v == v and v not in INFINITIES])
+            _number_range(node, [v for v in values if v == v and v not in INFINITIES])
         elif kind is Decimal128:  # to_decimal is slow pure Python: read the bits, once per value
-            bids = set(map(DECIMAL_BITS, group(Decimal128)))
-            _number_range(node, [f for f in map(decimal128_float, bids) if f is not None])
+            values = set(map(DECIMAL_BITS, values))  # unhashable: its bytes stand for it in the sketch
+            _number_range(node, [f for f in map(decimal128_float, values) if f is not None])
         elif kind is datetime:
-            _date_range(node, group(datetime))
+            _date_range(node, values)
         elif kind is ObjectId:
-            ids = group(ObjectId)
-            lo, hi = min(ids), max(ids)
+            lo, hi = min(values), max(values)
             node.oid_min = lo if node.oid_min is None else min(node.oid_min, lo)
             node.oid_max = hi if node.oid_max is None else max(node.oid_max, hi)
-    if bids is not None:  # Decimal128 is unhashable: its bytes stand for it in the sketch
-        values = list(bids) + ([v for v in values if type(v) is not Decimal128] if not single else [])
-    node.distinct.add_many(values, seen)
+        distinct.append(values)
+    if seen:
+        node.distinct.add_many(distinct[0] if len(distinct) == 1 else list(chain.from_iterable(distinct)), seen)
 
 
 INFINITIES = (float("inf"), float("-inf"))

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
+from operator import itemgetter
 
 from nosql_advisor.bsontypes import OBJECT_TYPES
-from nosql_advisor.shape.stats import stable_hash
+from nosql_advisor.shape.stats import stable_hash, stable_hashes
 
 DEFAULT_ROWS = 2000
 MAX_ROW_DEPTH = 8  # nested objects deeper than this are not part of a row
 
 
 class RowSample:
-    """Feed every document to `add`; `rows()` gives the kept rows, ordered by `_id` hash."""
+    """Feed every document to `add_many`; `rows()` gives the kept rows, ordered by `_id` hash."""
 
     __slots__ = ("k", "heap", "kept")
 
@@ -34,11 +35,24 @@ class RowSample:
         self.heap: list[int] = []  # negated _id hashes: heap[0] is minus the largest kept
         self.kept: dict[int, dict[str, int]] = {}
 
-    def add(self, document: Mapping) -> None:
-        if "_id" not in document or self.k <= 0:
+    def add_many(self, documents: list[Mapping]) -> None:
+        """Offer a chunk of documents. Candidates go in ascending hash order, so the first one
+        that does not fit ends the chunk and rows are only computed for documents that stay."""
+        if self.k <= 0:
             return
-        key = stable_hash(document["_id"])
-        if key not in self.kept and self._make_room(key):
+        present = [document for document in documents if "_id" in document]
+        keys = stable_hashes([document["_id"] for document in present])
+        if len(self.heap) == self.k:
+            largest = -self.heap[0]
+            candidates = [(key, document) for key, document in zip(keys, present) if key < largest]
+        else:
+            candidates = list(zip(keys, present))
+        candidates.sort(key=itemgetter(0))  # stable: of equal _ids, the first document wins
+        for key, document in candidates:
+            if key in self.kept:
+                continue
+            if not self._make_room(key):
+                break
             self.kept[key] = row_hashes(document)
 
     def merge(self, other: RowSample) -> None:

@@ -11,7 +11,7 @@ import heapq
 import math
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from itertools import compress
 from operator import attrgetter
 
@@ -110,7 +110,7 @@ def stable_hash(value: object) -> int:
     return zlib.crc32(repr(value).encode())
 
 
-def stable_hashes(values: set) -> list[int]:
+def stable_hashes(values: Collection) -> list[int]:
     """`stable_hash` of each value. When the values share one type (the usual case) the loop
     runs in C, through map; the results are the same as value by value."""
     kinds = set(map(type, values))
