@@ -1,10 +1,13 @@
 """Reading one large file with several processes: decoding and inference spread over cores.
 
-The main process only reads raw records (BSON bytes, NDJSON lines) and deals them in batches
-to worker processes; each worker decodes, infers and validates its batches with its own
-ShapeBuilder and ValidationTally, and the main process merges them at the end. Every
-accumulator merges exactly (counts, histograms, k-smallest hashes), so the shape is the one a
-single process gives; batches go to workers in a fixed rotation, so runs repeat.
+The main process only finds where whole records end (BSON length prefixes, newlines) and deals
+the file out in batches of about a megabyte; for a plain file a batch is just an offset and a
+length, and the worker reads the bytes itself, so next to nothing crosses between processes
+and the main process leaves the cores to the workers. (A gzip stream can only be read from its
+start: its batches carry the bytes.) Each worker decodes, infers and validates its batches
+with its own ShapeBuilder and ValidationTally, and the main process merges them at the end.
+Every accumulator merges exactly (counts, histograms, k-smallest hashes), so the shape is the
+one a single process gives; batches go to workers in a fixed rotation, so runs repeat.
 """
 
 from __future__ import annotations
@@ -12,17 +15,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import resource
 from collections.abc import Callable, Iterator
-from itertools import islice
+from dataclasses import replace
 from pathlib import Path
 
 from nosql_advisor.errors import AdvisorError, Problem
 from nosql_advisor.schema.load import DeclaredSchema
 from nosql_advisor.schema.validate import ValidationTally
 from nosql_advisor.shape import ShapeBuilder
+from nosql_advisor.sources.files import Batch
 
-BATCH = 2000
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting processes costs more than it saves
 
 
@@ -35,10 +37,11 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def infer_in_workers(records: Iterator, decode: Callable, path: Path, namespace: str, options,
+def infer_in_workers(batches: Iterator[Batch], decode: Callable, path: Path, namespace: str, options,
                      declared: DeclaredSchema | None,
-                     problems: list[Problem]) -> tuple[ShapeBuilder, ValidationTally | None]:
-    """Deal `records` to `options.workers` processes; returns the merged builder and tally."""
+                     problems: list[Problem]) -> tuple[ShapeBuilder, ValidationTally | None, int]:
+    """Deal `batches` to `options.workers` processes; returns the merged builder and tally, and
+    the number of records the file held."""
     workers = options.workers
     builder_args = (namespace, options.max_paths, options.enum_limit, frozenset(options.tenant_keys))
     context = _context()
@@ -49,9 +52,10 @@ def infer_in_workers(records: Iterator, decode: Callable, path: Path, namespace:
                  for index in range(workers)]
     for process in processes:
         process.start()
+    plain = not path.name.endswith(".gz")
     try:
-        for number, batch in enumerate(iter(lambda: list(islice(records, BATCH)), [])):
-            inboxes[number % workers].put((number, batch))
+        for batch in batches:
+            inboxes[batch.number % workers].put(replace(batch, data=None) if plain else batch)
         for inbox in inboxes:
             inbox.put(None)
         parts = sorted(_collect(results, processes), key=lambda part: part[0])
@@ -67,7 +71,7 @@ def infer_in_workers(records: Iterator, decode: Callable, path: Path, namespace:
             tally.merge(other_tally)
     found = sorted((p for part in parts for p in part[3]), key=lambda item: item[0])
     problems.extend(problem for _, problem in found)
-    return builder, tally
+    return builder, tally, sum(part[4] for part in parts)
 
 
 def _collect(results, processes) -> list:
@@ -87,16 +91,17 @@ def _work(index, inbox, results, decode, path, builder_args, declared) -> None:
     builder = ShapeBuilder(*builder_args)
     tally = ValidationTally(declared) if declared is not None and declared.schema is not None else None
     found: list = []
-    while (item := inbox.get()) is not None:
-        number, batch = item
-        problems: list[Problem] = []
-        for record in batch:
-            document = decode(record, path, problems)
-            if document is not None:
+    records = 0
+    with open(path, "rb") as handle:
+        while (batch := inbox.get()) is not None:
+            data = batch.data if batch.data is not None else os.pread(handle.fileno(), batch.length, batch.offset)
+            problems: list[Problem] = []
+            documents, count = decode(batch, data, path, problems)
+            records += count
+            for document in documents:
                 builder.add(*document)
                 if tally is not None:
                     tally.add(document[0])
-        found.extend(((number, order), problem) for order, problem in enumerate(problems))
+            found.extend(((batch.number, order), problem) for order, problem in enumerate(problems))
     builder.flush()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    results.put((index, builder, tally, found, peak))
+    results.put((index, builder, tally, found, records))

@@ -137,6 +137,10 @@ READERS: dict[str, tuple[Callable, Callable]] = {
     "dump": (dump.read_bson_records, dump.decode_bson_record),
     "export": (export.read_export_records, export.decode_export_record),
 }
+BATCHED: dict[str, tuple[Callable, Callable]] = {
+    "dump": (dump.bson_batches, dump.decode_bson_batch),
+    "export": (export.ndjson_batches, export.decode_ndjson_batch),
+}
 
 
 def scan_path(source: Path, options: ScanOptions, reporter: Reporter) -> list[Collection]:
@@ -157,16 +161,33 @@ def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Report
     one_pass = _Pass(info, options)
     task = reporter.task(f"reading {path.name}", path.stat().st_size)
     with paused_gc():
-        if _in_parallel(path, options):
-            read_records, decode_record = READERS[kind]
-            records = _counting(read_records(path, info.problems, task.advance), info)
-            one_pass.builder, one_pass.tally = infer_in_workers(
-                records, decode_record, path, namespace, options, one_pass.declared, info.problems)
+        if options.selection.sample_size is None and (kind == "dump" or export.is_ndjson(path)):
+            read_whole_file(path, one_pass, options, task.advance)
         else:
             for document, size in read_file_documents(path, info, options.selection, task.advance):
                 one_pass.add(document, size)
     task.finish()
     return one_pass.finish()
+
+
+def read_whole_file(path: Path, one_pass: _Pass, options: ScanOptions, advance) -> None:
+    """Every document of a BSON or NDJSON file, batch by batch, in this process or in several.
+    A problem that stops the reading (truncation, a broken gzip stream) is the last one."""
+    info = one_pass.info
+    read_batches, decode_batch = BATCHED[info.kind]
+    stops: list[Problem] = []
+    batches = read_batches(path, stops, advance)
+    if _in_parallel(path, options):
+        one_pass.builder, one_pass.tally, info.estimated_count = infer_in_workers(
+            batches, decode_batch, path, info.namespace, options, one_pass.declared, info.problems)
+    else:
+        info.estimated_count = 0
+        for batch in batches:
+            documents, records = decode_batch(batch, batch.data, path, info.problems)
+            info.estimated_count += records
+            for document, size in documents:
+                one_pass.add(document, size)
+    info.problems.extend(stops)
 
 
 def _in_parallel(path: Path, options: ScanOptions) -> bool:

@@ -124,6 +124,19 @@ def test_type_times_say_when_a_type_came():
                                 "string": {"first": "2024-01-01T00:00:00Z", "last": "2024-01-01T00:00:00Z"}}
 
 
+
+def test_type_times_tell_int_from_long_and_reach_into_arrays():
+    old = ObjectId.from_datetime(datetime.datetime(2024, 1, 1))
+    new = ObjectId.from_datetime(datetime.datetime(2025, 1, 1))
+    shape = fields([{"_id": old, "n": 5, "items": [{"qty": 1}]},
+                    {"_id": new, "n": 2**40, "items": [{"qty": "one"}]}])
+    assert shape["n"].type_times == {"int": {"first": "2024-01-01T00:00:00Z", "last": "2024-01-01T00:00:00Z"},
+                                     "long": {"first": "2025-01-01T00:00:00Z", "last": "2025-01-01T00:00:00Z"}}
+    assert shape["items.qty"].type_times == {
+        "int": {"first": "2024-01-01T00:00:00Z", "last": "2024-01-01T00:00:00Z"},
+        "string": {"first": "2025-01-01T00:00:00Z", "last": "2025-01-01T00:00:00Z"}}
+
+
 # -- property: every count equals a brute-force recount ------------------------------------------
 
 scalars = st.one_of(st.integers(-(2**40), 2**40), st.floats(allow_nan=False), st.text(max_size=5),
@@ -180,3 +193,12 @@ def test_counts_match_a_brute_force_recount(docs):
             assert (found.array.lengths["min"], found.array.lengths["max"]) == (min(expected["arrays"]), max(expected["arrays"]))
         else:
             assert found.array is None
+
+
+def test_decimal_ranges_are_exact_whatever_their_exponents_and_signs():
+    cases = [["9.99", "10.00", "0.01", "120.50"], ["-9.99", "-0.01", "-120.50"], ["-1.5", "2.25", "1E+3"],
+             ["1.5", "NaN", "Infinity", "-2"], ["123456789012345678901234567.5", "0.1"]]
+    for case in cases:
+        field = fields([{"_id": i, "d": Decimal128(v)} for i, v in enumerate(case)])["d"]
+        finite = [float(v) for v in case if v not in ("NaN", "Infinity")]
+        assert field.number_range == {"min": min(finite), "max": max(finite)}, case

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import chain, compress, repeat
-from operator import attrgetter, is_, methodcaller, mul
+from operator import attrgetter, is_, itemgetter, methodcaller, mul
 
 from bson import Code, Decimal128, Int64, ObjectId
 
@@ -32,14 +32,14 @@ MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export c
 FLUSH_EVERY = 5000
 FLUSH_BYTES = 32 << 20  # large documents: walk the chunk before it holds more than this
 CONTAINER_TYPES = OBJECT_TYPES | {list}
-VALUES = methodcaller("values")
 GET_ID = methodcaller("get", "_id")
 
 
 class _Node:
     """Accumulator for one path. `values` and `elements` (of its arrays) hold the current chunk
     only, bucketed by Python type as the walk meets them, so the flush never sorts values by
-    type again; `stamps` are aligned with `values`, bucket by bucket."""
+    type again. `type_times` is widened by the walk, a group of documents at a time; only ints
+    and Code, whose BSON type depends on the value, keep each value's stamp in `stamps`."""
 
     __slots__ = (
         "path", "depth", "children", "values", "stamps", "arrays", "elements", "objects", "count",
@@ -53,7 +53,7 @@ class _Node:
         self.depth = depth
         self.children: dict[str, _Node] = {}
         self.values: dict[type, list] = {}
-        self.stamps: dict[type, list] = {}  # creation second of each value's document (or None)
+        self.stamps: dict[type, list] = {}  # int/Code: creation second of each value's document
         self.type_times: dict[str, list[int]] = {}  # type -> [first, last] creation second
         self.value_counts: Counter | None = None  # only for paths asked for (tenant keys): skew
         self.arrays: list[list] = []  # every array met here, nested ones included (lengths)
@@ -188,15 +188,16 @@ class ShapeBuilder:
         if level >= MAX_WALK_DEPTH:
             self.too_deep += len(objects)
             return
-        for keys, members, member_stamps, member_sizes in group_by_keys(objects, stamps, sizes):
-            for key, column in zip(keys, zip(*map(VALUES, members))):
+        for keys, rows, member_stamps, member_sizes in group_by_keys(objects, stamps, sizes):
+            span = stamp_span(member_stamps)
+            for key, column in zip(keys, zip(*rows)):
                 child = node.children.get(key)
                 if child is None:
                     child = self._add_child(node, key, level + 1, len(column))
                     if child is None:
                         continue
                 split = split_by_type(column, member_stamps)
-                _bucket(child.values, child.stamps, split)
+                _bucket_values(child, split, span)
                 inner, inner_stamps = _objects_in(split)
                 if inner:
                     work.append((self._walk_objects, child, inner, inner_stamps, level + 1, None))
@@ -218,11 +219,11 @@ class ShapeBuilder:
             node.nesting = nesting
         if level >= MAX_WALK_DEPTH:
             self.too_deep += len(arrays)
-            _bucket(node.elements, None, split_by_type(elements, None))
+            _bucket_elements(node, split_by_type(elements, None))
             return
         element_stamps = list(chain.from_iterable(map(repeat, stamps, map(len, arrays))))
         split = split_by_type(elements, element_stamps)
-        _bucket(node.elements, None, split)
+        _bucket_elements(node, split)
         inner, inner_stamps = _objects_in(split)
         if inner:
             work.append((self._walk_objects, node, inner, inner_stamps, level, None))
@@ -281,47 +282,79 @@ def creation_second(value: object) -> int | None:
 
 
 def group_by_keys(objects: Sequence[Mapping], stamps: Sequence,
-                  sizes: Sequence | None) -> list[tuple[tuple, Sequence, Sequence, Sequence | None]]:
-    """The objects (with their aligned stamps and sizes) grouped by key sequence, in order of
-    first appearance; one group, with no Python loop, when they all share one layout."""
-    layouts = list(map(tuple, objects))
-    first = layouts[0]
-    if layouts.count(first) == len(layouts):
-        return [(first, objects, stamps, sizes)]
+                  sizes: Sequence | None) -> list[tuple[tuple, list[tuple], Sequence, Sequence | None]]:
+    """(keys, rows of values in key order) per group of objects sharing one key set, with their
+    stamps and sizes; one group, with no Python loop, when they all share the first's keys (in
+    any order: same count of keys, and every one of them found)."""
+    keys = tuple(objects[0])
+    lengths = list(map(len, objects))
+    if lengths.count(len(keys)) == len(lengths):
+        try:
+            return [(keys, _rows(objects, keys), stamps, sizes)]
+        except KeyError:
+            pass
     positions: dict[tuple, list[int]] = {}
-    for position, layout in enumerate(layouts):
+    for position, layout in enumerate(map(tuple, objects)):
         found = positions.get(layout)
         if found is None:
             positions[layout] = [position]
         else:
             found.append(position)
-    return [(layout, [objects[i] for i in found], [stamps[i] for i in found],
+    return [(layout, _rows([objects[i] for i in found], layout), [stamps[i] for i in found],
              None if sizes is None else [sizes[i] for i in found]) for layout, found in positions.items()]
+
+
+def _rows(objects: Sequence[Mapping], keys: tuple) -> list[tuple]:
+    """Each object's values in the order of `keys` (KeyError when one lacks a key)."""
+    if len(keys) == 1:
+        return [(value,) for value in map(itemgetter(keys[0]), objects)]
+    return list(map(itemgetter(*keys), objects)) if keys else []
 
 
 def split_by_type(values: Sequence, stamps: Sequence | None) -> dict[type, tuple[Sequence, Sequence | None]]:
     """{type: (its values, their stamps)}; a single-typed column (the usual case) is not copied."""
-    kinds = set(map(type, values))
-    if len(kinds) == 1:
-        return {kinds.pop(): (values, stamps)}
+    types = list(map(type, values))
+    if not types:
+        return {}
+    if types.count(types[0]) == len(types):
+        return {types[0]: (values, stamps)}
     split = {}
-    for kind in kinds:
-        mask = list(map(is_, map(type, values), repeat(kind)))
+    for kind in set(types):
+        mask = list(map(is_, types, repeat(kind)))
         split[kind] = (list(compress(values, mask)), None if stamps is None else list(compress(stamps, mask)))
     return split
 
 
-def _bucket(values: dict[type, list], stamps: dict[type, list] | None, split: dict) -> None:
+def stamp_span(stamps: Sequence) -> tuple[int, int] | None:
+    """First and last creation second among `stamps` (None: documents without an ObjectId)."""
+    dated = stamps if None not in stamps else [stamp for stamp in stamps if stamp is not None]
+    return (min(dated), max(dated)) if dated else None
+
+
+def _bucket_values(node: _Node, split: dict, span: tuple[int, int] | None) -> None:
+    """A column's values into the node's buckets; the column's time span into `type_times`
+    (ints and Code keep their stamps: their BSON type is only known value by value)."""
     for kind, (part, part_stamps) in split.items():
-        held = values.get(kind)
+        held = node.values.get(kind)
         if held is None:
-            values[kind] = list(part)
-            if stamps is not None:
-                stamps[kind] = list(part_stamps)
+            node.values[kind] = list(part)
         else:
             held.extend(part)
-            if stamps is not None:
-                stamps[kind].extend(part_stamps)
+        if kind is int or kind is Code:
+            node.stamps.setdefault(kind, []).extend(part_stamps)
+            continue
+        part_span = span if len(split) == 1 else stamp_span(part_stamps)
+        if part_span is not None:
+            _widen(node.type_times, TYPE_NAMES.get(kind) or type_name_of_subclass(kind), *part_span)
+
+
+def _bucket_elements(node: _Node, split: dict) -> None:
+    for kind, (part, _) in split.items():
+        held = node.elements.get(kind)
+        if held is None:
+            node.elements[kind] = list(part)
+        else:
+            held.extend(part)
 
 
 def _objects_in(split: dict) -> tuple[Sequence, Sequence]:
@@ -389,7 +422,8 @@ def _flush_node(node: _Node) -> None:
     for kind, part in values.items():
         node.count += len(part)
         _count_kind(node.types, kind, part)
-        _type_times(node.type_times, kind, part, stamps[kind])
+        if kind in stamps:
+            _type_times(node.type_times, part, stamps[kind])
         scalars[kind] = part
     if node.value_counts is not None:
         _count_values(node, list(chain.from_iterable(values.values())))
@@ -427,19 +461,20 @@ def _wide_ints(ints: list[int]) -> int:
     return sum(1 for v in ints if not INT32_MIN <= v <= INT32_MAX)
 
 
-def _type_times(times: dict[str, list[int]], kind: type, values: list, stamps: list) -> None:
-    """First and last creation time of the documents holding each type: when a type came or went."""
-    if kind is int and _wide_ints(values) or kind is Code:  # one Python type, two BSON types
-        by_type: dict[str, list[int]] = {}
-        for value, stamp in zip(values, stamps):
-            if stamp is not None:
-                by_type.setdefault(bson_type_of(value), []).append(stamp)
-        for name, dated in by_type.items():
-            _widen(times, name, min(dated), max(dated))
+def _type_times(times: dict[str, list[int]], values: list, stamps: list) -> None:
+    """First and last creation second of the documents holding each BSON type of ints or Code
+    values (one Python type, two BSON types: int/long, javascript/javascriptWithScope)."""
+    if type(values[0]) is int and not _wide_ints(values):
+        span = stamp_span(stamps)
+        if span is not None:
+            _widen(times, "int", *span)
         return
-    dated = stamps if None not in stamps else [stamp for stamp in stamps if stamp is not None]
-    if dated:
-        _widen(times, TYPE_NAMES.get(kind) or type_name_of_subclass(kind), min(dated), max(dated))
+    by_type: dict[str, list[int]] = {}
+    for value, stamp in zip(values, stamps):
+        if stamp is not None:
+            by_type.setdefault(bson_type_of(value), []).append(stamp)
+    for name, dated in by_type.items():
+        _widen(times, name, min(dated), max(dated))
 
 
 def _widen(times: dict[str, list[int]], name: str, first: int, last: int) -> None:
@@ -462,8 +497,8 @@ def _scalar_stats(node: _Node, scalars: dict[type, list]) -> None:
         elif kind is float:
             _number_range(node, [v for v in values if v == v and v not in INFINITIES])
         elif kind is Decimal128:  # to_decimal is slow pure Python: read the bits, once per value
-            values = set(map(DECIMAL_BITS, values))  # unhashable: its bytes stand for it in the sketch
-            _number_range(node, [f for f in map(decimal128_float, values) if f is not None])
+            values = set(map(DECIMAL_BITS, values))  # unhashable: its bits stand for it in the sketch
+            _number_range(node, decimal_ends(values))
         elif kind is datetime:
             _date_range(node, values)
         elif kind is ObjectId:
@@ -499,6 +534,20 @@ def decimal128_float(halves: tuple[int, int]) -> float | None:
     except OverflowError:
         value = float("inf")
     return -value if bits >> 127 else value
+
+
+def decimal_ends(halves: set[tuple[int, int]]) -> list[float]:
+    """Floats among which are the smallest and largest of these Decimal128 values (as bit
+    halves). When they share one high half with a coefficient under 2**64 (prices with two
+    decimals, say: one sign, one exponent) the value follows the low half, so the two ends
+    are the only ones converted; otherwise every value is."""
+    highs = set(map(itemgetter(0), halves))
+    if len(highs) == 1:
+        high = highs.pop()
+        special, large = (high >> 58) & 0x1E == 0x1E, (high >> 61) & 3 == 3 or high & ((1 << 49) - 1)
+        if not special and not large:
+            return [decimal128_float(min(halves)), decimal128_float(max(halves))]
+    return [f for f in map(decimal128_float, halves) if f is not None]
 
 
 def _number_range(node: _Node, numbers: list) -> None:

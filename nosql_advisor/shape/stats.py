@@ -12,8 +12,9 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable
-from itertools import compress
-from operator import attrgetter
+from datetime import datetime, timedelta, timezone
+from itertools import compress, repeat
+from operator import and_, attrgetter, methodcaller, sub
 
 from bson import Decimal128, ObjectId
 
@@ -107,6 +108,10 @@ def stable_hash(value: object) -> int:
         return zlib.crc32(value.encode("utf-8", "surrogatepass"))
     if kind is ObjectId:
         return zlib.crc32(OBJECTID_BYTES(value))
+    if kind is datetime:
+        return _crc_of_hashes([hash(_since_epoch(value))])[0]
+    if kind is tuple:
+        return _crc_of_hashes([hash(value)])[0]
     return zlib.crc32(repr(value).encode())
 
 
@@ -121,10 +126,33 @@ def stable_hashes(values: Collection) -> list[int]:
                 return list(map(zlib.crc32, map(str.encode, values)))
             if kind is ObjectId:
                 return list(map(zlib.crc32, map(OBJECTID_BYTES, values)))
+            if kind is datetime:
+                return _crc_of_hashes(map(hash, map(sub, values, repeat(EPOCH))))
+            if kind is tuple:
+                return _crc_of_hashes(map(hash, values))
             return list(map(zlib.crc32, map(str.encode, map(repr, values))))
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: the value-by-value path encodes it
+        except (UnicodeEncodeError, TypeError):
+            pass  # a lone surrogate, or naive and aware datetimes mixed: value by value
     return list(map(stable_hash, values))
+
+
+# Values whose own hash() is the same in every process get a crc32 of that hash instead of their
+# repr: a timedelta hashes as its (days, seconds, microseconds) tuple and a tuple of ints as its
+# ints, with no salt. The crc32 spreads the bits, which a k-minimum-values sketch needs. Tuples
+# are the (high, low) bit pairs that stand for Decimal128 values (unhashable) in the sketch.
+EPOCH = datetime(1970, 1, 1)
+EPOCH_UTC = EPOCH.replace(tzinfo=timezone.utc)
+MASK64 = 2**64 - 1
+EIGHT_BYTES = methodcaller("to_bytes", 8, "little")
+
+
+def _crc_of_hashes(hashes: Iterable[int]) -> list[int]:
+    return list(map(zlib.crc32, map(EIGHT_BYTES, map(and_, hashes, repeat(MASK64)))))
+
+
+def _since_epoch(moment: datetime) -> timedelta:
+    """Naive BSON datetimes are UTC: a naive and an aware spelling of one instant hash alike."""
+    return moment - (EPOCH if moment.tzinfo is None else EPOCH_UTC)
 
 
 class DistinctSketch:

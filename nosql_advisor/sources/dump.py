@@ -19,7 +19,7 @@ from bson.errors import BSONError
 
 from nosql_advisor.errors import Problem
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
-from nosql_advisor.sources.files import open_binary, strip_suffixes
+from nosql_advisor.sources.files import Batch, open_binary, read_batches, strip_suffixes, stream_error
 
 MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
 REPORT_EVERY = 512
@@ -54,7 +54,7 @@ def read_bson_records(path: Path, problems: list[Problem], advance: Advance) -> 
                     advance(now - last)
                     last = now
         except (EOFError, OSError, zlib.error) as error:
-            problems.append(Problem(f"{path}@{offset}", f"{_gzip_message(error)}; the documents before it were read"))
+            problems.append(Problem(f"{path}@{offset}", f"{stream_error(error)}; the documents before it were read"))
         finally:
             advance(max(position() - last, 0))
 
@@ -65,12 +65,6 @@ def _bad_length(header: bytes, length: int) -> str:
     return f"invalid document length {length}: not a BSON file or corrupt from here; stopped reading it"
 
 
-def _gzip_message(error: Exception) -> str:
-    if isinstance(error, EOFError):
-        return "compressed stream ends early"
-    return f"cannot read: {error}"
-
-
 def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Problem]) -> Document | None:
     raw, offset = record
     try:
@@ -78,6 +72,52 @@ def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Pro
     except (BSONError, ValueError, OverflowError) as error:
         problems.append(Problem(f"{path}@{offset}", f"invalid BSON document skipped: {error}"))
         return None
+
+
+def bson_batches(path: Path, problems: list[Problem], advance: Advance) -> Iterator[Batch]:
+    """The whole file in batches of whole documents (scan_file decodes them, in one process or several)."""
+    return read_batches(path, problems, advance, whole_documents, lambda offset: f"{path}@{offset}")
+
+
+def whole_documents(buffer: bytes, at_end: bool) -> tuple[int, str | None]:
+    """Bytes of whole documents at the buffer's start; a message where reading must stop."""
+    position, size = 0, len(buffer)
+    while position + 4 <= size:
+        length = struct.unpack_from("<i", buffer, position)[0]
+        if not 5 <= length <= MAX_DOCUMENT_BYTES:
+            return position, _bad_length(buffer[position:position + 4], length)
+        if position + length > size:
+            break
+        position += length
+    if at_end and position < size:
+        rest = buffer[position:]
+        if len(rest) < 4:
+            return position, _bad_length(rest, 0)
+        return position, (f"file ends inside a document ({len(rest)} of {struct.unpack_from('<i', rest)[0]} "
+                          "bytes); the documents before it were read")
+    return position, None
+
+
+def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:
+    """The documents of a batch with their sizes, and how many records it held. All at once in
+    C; when one is corrupt, one by one, so only that one is skipped (and reported)."""
+    sizes = []
+    position = 0
+    while position < len(data):
+        size = struct.unpack_from("<i", data, position)[0]
+        sizes.append(size)
+        position += size
+    try:
+        return list(zip(bson.decode_all(data, CODEC_OPTIONS), sizes)), len(sizes)
+    except (BSONError, ValueError, OverflowError):
+        pass
+    documents, position = [], 0
+    for size in sizes:
+        document = decode_bson_record((data[position:position + size], batch.offset + position), path, problems)
+        if document is not None:
+            documents.append(document)
+        position += size
+    return documents, len(sizes)
 
 
 def metadata_path(bson_path: Path) -> Path | None:

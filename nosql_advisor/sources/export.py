@@ -26,7 +26,7 @@ from bson.errors import BSONError
 
 from nosql_advisor.errors import Problem
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
-from nosql_advisor.sources.files import open_binary
+from nosql_advisor.sources.files import Batch, open_binary, read_batches, stream_error
 
 JSON_OPTIONS = json_util.JSONOptions(
     datetime_conversion=DatetimeConversion.DATETIME_AUTO, tz_aware=False
@@ -53,18 +53,21 @@ def read_export_records(path: Path, problems: list[Problem], advance: Advance) -
                     advance(now - last)
                     last = now
         except (EOFError, OSError, zlib.error) as error:
-            what = "compressed stream ends early" if isinstance(error, EOFError) else f"cannot read: {error}"
-            problems.append(Problem(str(path), f"{what}; the documents before it were read"))
+            problems.append(Problem(str(path), f"{stream_error(error)}; the documents before it were read"))
         finally:
             advance(max(position() - last, 0))
 
 
 def _records(head: bytes, stream, path: Path, problems: list[Problem]) -> Iterator[Record]:
-    start = head.lstrip()[:1]
-    first_line = head.lstrip().split(b"\n", 1)[0].strip()
-    if start == b"[" or (start == b"{" and not first_line.endswith(b"}")):
+    if not _lines_of_objects(head):
         return _value_records(head, stream, path, problems)
     return _line_records(head, stream)
+
+
+def _lines_of_objects(head: bytes) -> bool:
+    start = head.lstrip()[:1]
+    first_line = head.lstrip().split(b"\n", 1)[0].strip()
+    return not (start == b"[" or (start == b"{" and not first_line.endswith(b"}")))
 
 
 def _line_records(head: bytes, stream) -> Iterator[Record]:
@@ -72,6 +75,41 @@ def _line_records(head: bytes, stream) -> Iterator[Record]:
     for number, line in enumerate(lines, 1):
         if line.strip():
             yield line, number
+
+
+def is_ndjson(path: Path) -> bool:
+    """One document per line (mongoexport's default), rather than a JSON array or pretty output."""
+    with open_binary(path) as (stream, _):
+        try:
+            head = stream.read(CHUNK)
+        except (EOFError, OSError, zlib.error):
+            return False  # the record reader words the error
+    return _lines_of_objects(head)
+
+
+def ndjson_batches(path: Path, problems: list[Problem], advance: Advance) -> Iterator[Batch]:
+    """The whole NDJSON file in batches of whole lines, each knowing its first line's number."""
+    line = 1
+    for batch in read_batches(path, problems, advance, _whole_lines, lambda _: str(path)):
+        yield Batch(batch.number, batch.offset, batch.length, batch.data, line)
+        line += batch.data.count(b"\n")
+
+
+def _whole_lines(buffer: bytes, at_end: bool) -> tuple[int, None]:
+    return (len(buffer) if at_end else buffer.rfind(b"\n") + 1), None
+
+
+def decode_ndjson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:
+    """The documents of a batch of lines, and how many non-blank lines (records) it held."""
+    documents, records = [], 0
+    for number, line in enumerate(data.split(b"\n"), batch.first_line):
+        if not line or line.isspace():
+            continue
+        records += 1
+        document = decode_export_record((line, number), path, problems)
+        if document is not None:
+            documents.append(document)
+    return documents, records
 
 
 def _value_records(head: bytes, stream, path: Path, problems: list[Problem]) -> Iterator[Record]:

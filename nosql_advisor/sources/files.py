@@ -7,12 +7,14 @@ A namespace is the parent directory's name, a dot, and the file name without its
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from nosql_advisor.errors import InputError
+from nosql_advisor.errors import InputError, Problem
 
 BSON_SUFFIXES = (".bson", ".bson.gz")
 EXPORT_SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
@@ -75,3 +77,64 @@ def open_binary(path: Path) -> Iterator[tuple[BinaryIO, Callable[[], int]]]:
         yield stream, raw.tell
     finally:
         raw.close()
+
+
+BLOCK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Whole records (BSON documents, NDJSON lines) from one stretch of a file: the unit one
+    process decodes. On its way to a worker process `data` is dropped when the worker can read
+    the same bytes itself at `offset` (a plain file), so only four numbers cross."""
+
+    number: int
+    offset: int  # in the uncompressed stream
+    length: int
+    data: bytes | None
+    first_line: int = 1  # NDJSON: the number of the batch's first line
+
+
+Complete = Callable[[bytes, bool], tuple[int, str | None]]
+
+
+def read_batches(path: Path, problems: list[Problem], advance: Callable[[int], None], complete: Complete,
+                 where: Callable[[int], str]) -> Iterator[Batch]:
+    """Batches of about BLOCK_BYTES of whole records, in file order. `complete(buffer, at_end)`
+    gives how many bytes at the buffer's start are whole records, and a message when reading
+    must stop there (a corrupt length, a file ending inside a record); `where(offset)` names the
+    place for a problem. A gzip stream that breaks keeps every whole record before the break."""
+    number = offset = 0
+    pieces: list[bytes] = []
+    held = 0
+    with open_binary(path) as (stream, position):
+        last = 0
+        while True:
+            broken = None
+            try:
+                chunk = stream.read1(BLOCK_BYTES)  # one read at most: what came before a break is kept
+            except (EOFError, OSError, zlib.error) as error:
+                broken, chunk = error, b""
+            if chunk:
+                pieces.append(chunk)
+                held += len(chunk)
+                if held < BLOCK_BYTES:
+                    continue
+            buffer = b"".join(pieces)
+            cut, stop = complete(buffer, not chunk and broken is None)
+            if cut:
+                yield Batch(number, offset, cut, buffer[:cut])
+                number, offset = number + 1, offset + cut
+            now = position()
+            advance(now - last)
+            last = now
+            if stop or broken:
+                problems.append(Problem(where(offset), stop or f"{stream_error(broken)}; the documents before it were read"))
+                return
+            if not chunk:
+                return
+            pieces, held = [buffer[cut:]], len(buffer) - cut
+
+
+def stream_error(error: Exception) -> str:
+    return "compressed stream ends early" if isinstance(error, EOFError) else f"cannot read: {error}"
