@@ -162,16 +162,16 @@ def contenders(work: Path, bson_path: Path, json_path: Path) -> list[tuple[str, 
 def shape_bench(args: argparse.Namespace) -> None:
     work = Path(args.work).resolve()
     bson_path, json_path = make_data(work, args.docs)
+    chosen = [row for row in contenders(work, bson_path, json_path)
+              if not args.only or args.only.lower() in row[0].lower()]
+    runs: list[list[dict]] = [[] for _ in chosen]
+    for _ in range(args.repeat):  # rounds, so a slow spell of a shared machine hits every contender
+        for index, (_, _, command, cwd) in enumerate(chosen):
+            runs[index].append({"error": command} if isinstance(command, str) else measure(command, cwd))
     results = []
-    for name, fmt, command, cwd in contenders(work, bson_path, json_path):
-        if args.only and args.only.lower() not in name.lower():
-            continue
-        if isinstance(command, str):
-            results.append((name, fmt, {"error": command}))
-            continue
-        runs = [measure(command, cwd) for _ in range(args.repeat)]
-        good = [r for r in runs if "error" not in r]
-        results.append((name, fmt, min(good, key=lambda r: r["seconds"]) if good else runs[0]))
+    for (name, fmt, _, _), tries in zip(chosen, runs):
+        good = [r for r in tries if "error" not in r]
+        results.append((name, fmt, min(good, key=lambda r: r["seconds"]) if good else tries[0]))
     print_table(results, args.docs)
 
 

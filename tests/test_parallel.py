@@ -55,3 +55,25 @@ def test_ndjson_in_several_processes_matches_one(tmp_path):
     assert one.collections[0].shape.to_dict() == many.collections[0].shape.to_dict()
     assert [str(p) for p in many.problems] == [str(p) for p in one.problems]
     assert many.problems[0].where.endswith("orders.json:101")
+
+
+def test_a_large_gzip_export_is_shipped_to_workers_and_a_broken_tail_is_reported_last(tmp_path):
+    """A gzip stream cannot be read at an offset: its batches carry their bytes to the workers."""
+    import gzip
+    import os
+
+    rng = random.Random(9)
+    lines = [json.dumps({"_id": i, "blob": os.urandom(600).hex(), "n": rng.randint(1, 9)}) for i in range(16_000)]
+    lines.insert(7_000, '{"_id": "half", ')
+    data = gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1)
+    export = tmp_path / "shop" / "blobs.json.gz"
+    export.parent.mkdir()
+    export.write_bytes(data[: len(data) - 1000])  # the stream ends early
+    assert export.stat().st_size >= PARALLEL_MIN_BYTES and _in_parallel(export, ScanOptions(workers=2))
+    one = scan_sources([str(export)], ScanOptions(workers=1))
+    many = scan_sources([str(export)], ScanOptions(workers=2))
+    assert json.dumps(one.collections[0].shape.to_dict()) == json.dumps(many.collections[0].shape.to_dict())
+    assert [str(p) for p in many.problems] == [str(p) for p in one.problems]
+    assert many.problems[0].where.endswith("blobs.json.gz:7001")
+    assert "compressed stream ends early" in str(many.problems[-1])
+    assert 15_000 < many.collections[0].shape.sampled < 16_000
