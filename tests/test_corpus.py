@@ -124,3 +124,19 @@ def test_what_the_corpus_readme_says_is_what_the_shape_says():
     assert field(movies, "imdb.rating").types == {"double": 999, "string": 1}
     assert field(movies, "metacritic").count == 10
     assert field(movies, "writers").array.lengths["max"] == 25
+
+
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_libbson_reads_every_line_as_json_util_does(dataset):
+    """The fast NDJSON path (libbson, then bson.decode) against json_util + bson.encode, line by
+    line, on the first 3,000 lines of each dataset: the same document and BSON size."""
+    from itertools import islice
+
+    from nosql_advisor.sources.export import JSON_OPTIONS, decode_export_record, line_to_bson
+
+    with gzip.open(dataset, "rb") as handle:
+        lines = list(islice(handle, 3000))
+    for number, line in enumerate(lines, 1):
+        expected = json_util.loads(line, json_options=JSON_OPTIONS)
+        assert decode_export_record((line, number), dataset, []) == (expected, len(bson.encode(expected))), number
+    assert all(line_to_bson(line) is not None for line in lines)  # and every line took the libbson path
