@@ -73,7 +73,10 @@ class _Node:
 
 
 class ShapeBuilder:
-    """Feed documents one at a time with `add`, then `finish` for the CollectionShape."""
+    """Feed documents one at a time with `add`, then `finish` for the CollectionShape.
+
+    A document is only referenced by `add` and read when its chunk is walked, so the caller must
+    not change it afterwards (decoded documents never are)."""
 
     def __init__(self, namespace: str = "", max_paths: int = DEFAULT_MAX_PATHS, enum_limit: int = 0,
                  count_values: frozenset[str] = frozenset(), rows: int = DEFAULT_ROWS) -> None:
