@@ -38,6 +38,19 @@ def test_truncated_bson_keeps_what_came_before(tmp_path):
     assert report(tmp_path / "out")["collections"][0]["sampled"] == 9
 
 
+def test_a_corrupt_document_inside_a_dump_is_skipped_alone(tmp_path):
+    documents = [bson.encode({"_id": i, "name": f"n{i}"}) for i in range(5)]
+    broken = bytearray(documents[2])
+    broken[4] = 0x99  # the first element's type byte: no such BSON type
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "users.bson").write_bytes(b"".join(documents[:2]) + bytes(broken) + b"".join(documents[3:]))
+    done = run("scan", "shop", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 2
+    offset = len(documents[0]) + len(documents[1])
+    assert f"shop/users.bson@{offset}: invalid BSON document skipped" in done.stderr
+    assert report(tmp_path / "out")["collections"][0]["sampled"] == 4
+
+
 def test_gzip_that_ends_early(tmp_path):
     data = gzip.compress(b"".join(bson.encode({"_id": i, "pad": "y" * 200}) for i in range(2000)))
     (tmp_path / "shop").mkdir()
