@@ -231,12 +231,13 @@ def logs_bench(args) -> None:
             ("nosql-advisor", "text", me + ["ours", str(text_path)], None),
             ("nosql-advisor --workers 1", "json", me + ["ours-1", str(json_path)], None),
             ("nosql-advisor --workers 1", "text", me + ["ours-1", str(text_path)], None)]
-    mloginfo, why = mtools_ready(work)
+    peer = "mloginfo --queries (mtools)"
+    mloginfo, why = mtools_ready(work) if not args.only or args.only.lower() in peer.lower() else (None, "")
     for fmt, path in (("text", text_path), ("json", json_path)):
         if mloginfo is None:
-            rows.append(("mloginfo --queries (mtools)", fmt, why, None))
+            rows.append((peer, fmt, why, None))
         else:
-            rows.append(("mloginfo --queries (mtools)", fmt,
+            rows.append((peer, fmt,
                          ["script", "-qefc", f"{mloginfo} --queries --no-progressbar {path}", "/dev/null"], args.lines))
     results = []
     for name, fmt, command, lines in rows:

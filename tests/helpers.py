@@ -1,10 +1,18 @@
-"""What several test modules share: running the CLI as a user would, in its own process."""
+"""What several test modules share: running the CLI as a user would, in its own process, and
+checking its reports against their schemas."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+SARIF_SCHEMA = ROOT.parent / "shared" / "schemas-ext" / "sarif-schema-2.1.0.json"
 
 
 def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -13,3 +21,16 @@ def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedPr
                           cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
     assert "Traceback" not in done.stderr, done.stderr
     return done
+
+
+def valid(report: dict) -> list[str]:
+    """report.json's errors against schemas/report.schema.json (none: valid)."""
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(report)]
+
+
+def sarif_errors(log: dict) -> list[str]:
+    """A SARIF log's errors against the official 2.1.0 schema (in ../shared)."""
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]

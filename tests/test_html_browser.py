@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from nosql_advisor.demo import build_demo, write_dump, write_schema_files
+
+from helpers import run_cli
 
 BROWSER = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -97,8 +98,7 @@ def demo_report(tmp_path_factory) -> Path:
     demo = build_demo(seed=42, scale=0.1)
     write_dump(demo, folder / "dump")
     write_schema_files(demo, folder / "schemas")
-    done = subprocess.run([sys.executable, "-m", "nosql_advisor", "scan", "dump", "--schemas", "schemas",
-                           "--out", "out", "-q"], cwd=folder, capture_output=True, text=True)
+    done = run_cli("scan", "dump", "--schemas", "schemas", "--out", "out", "-q", cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder / "out" / "report.html"
 

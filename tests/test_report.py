@@ -13,12 +13,9 @@ import pytest
 
 from nosql_advisor.demo import build_demo, write_dump, write_schema_files
 
-from helpers import run_cli
+from helpers import ROOT, SARIF_SCHEMA, SCHEMA, run_cli, sarif_errors, valid
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
 CORPUS_DATASETS = ROOT.parent / "shared" / "corpus" / "datasets"
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas-ext" / "sarif-schema-2.1.0.json"
 FORMS = ("report.json", "report.md", "report.html", "report.sarif")
 
 
@@ -32,26 +29,19 @@ def scan(tmp_path: Path, *sources: str, out: str = "out") -> dict:
     return json.loads((tmp_path / out / "report.json").read_text())
 
 
-def valid(report: dict) -> list[str]:
-    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(report)]
-
-
-def sarif_errors(log: dict) -> list[str]:
-    schema = json.loads(SARIF_SCHEMA.read_text())
-    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
-
-
 needs_sarif_schema = pytest.mark.skipif(not SARIF_SCHEMA.exists(),
                                         reason="../shared/schemas-ext/sarif-schema-2.1.0.json not present")
 
 
 @pytest.fixture(scope="module")
-def demo_scans(tmp_path_factory) -> Path:
+def demo():
+    return build_demo(seed=5, scale=0.03)
+
+
+@pytest.fixture(scope="module")
+def demo_scans(tmp_path_factory, demo) -> Path:
     """The demo database (dump + its declared schema files) scanned twice, into a/ and b/."""
     folder = tmp_path_factory.mktemp("demo")
-    demo = build_demo(seed=5, scale=0.03)
     write_dump(demo, folder / "dump")
     write_schema_files(demo, folder / "schemas")
     for out in ("a", "b"):
@@ -144,9 +134,8 @@ def test_the_markdown_fits_a_pull_request_comment(demo_scans):
     assert text.count("<details>") == text.count("</details>") == len(report["collections"])
 
 
-def test_the_report_shows_no_sampled_value(demo_scans):
+def test_the_report_shows_no_sampled_value(demo, demo_scans):
     """Emails, card numbers, IBANs, passwords and API keys of the demo documents appear in no form."""
-    demo = build_demo(seed=5, scale=0.03)
     secrets = set()
     for name, fields in (("customers", ("email", "card_number", "iban", "phone")),
                          ("api_clients", ("api_key", "password", "aws_access_key_id"))):

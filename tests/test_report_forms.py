@@ -23,9 +23,8 @@ from nosql_advisor.report.markdown import render_markdown
 from nosql_advisor.report.risk import LIMIT, growth, scale_risk, top_risks
 from nosql_advisor.report.sarif import artifact_uri, rule_catalogue
 
-from test_report import SARIF_SCHEMA, sarif_errors, valid
 
-from helpers import run_cli
+from helpers import SARIF_SCHEMA, run_cli, sarif_errors, valid
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

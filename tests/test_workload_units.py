@@ -169,12 +169,9 @@ def test_byte_ranges_in_workers_give_what_one_process_gives(tmp_path, monkeypatc
 
 
 def test_scan_and_queries_from_the_command_line(tmp_path):
-    import subprocess
-    import sys
-
     import jsonschema
 
-    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    from helpers import SCHEMA, run_cli
     dump(tmp_path, [{"key": {"tenant_id": 1}, "name": "tenant_id_1"}])
     log = tmp_path / "mongod.log"
     log.write_text("\n".join(
@@ -184,15 +181,12 @@ def test_scan_and_queries_from_the_command_line(tmp_path):
                  durationMillis=100 + n) for n in range(5)) + "\n")
 
     def run(*args):
-        done = subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=120, stdin=subprocess.DEVNULL)
-        assert "Traceback" not in done.stderr, done.stderr
-        return done
+        return run_cli(*args, cwd=tmp_path, timeout=120)
 
     done = run("scan", str(tmp_path / "dump"), "--log", str(log), "--out", "out", "-q")
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    jsonschema.validate(report, json.loads((root / "schemas" / "report.schema.json").read_text()))
+    jsonschema.validate(report, SCHEMA)
     [advice] = report["index_advice"]
     assert advice["keys"] == [["tenant_id", 1], ["status", 1], ["total", -1]] and advice["replaces"] == "tenant_id_1"
     assert advice["impact"]["operations"] == 5 and advice["impact"]["docs_examined"] == 20000

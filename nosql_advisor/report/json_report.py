@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from bson import json_util
 
 from nosql_advisor import __version__
 from nosql_advisor.advise import Advice
-from nosql_advisor.report.locate import locate_path
+from nosql_advisor.report.locate import Located, locate_in, parse_with_lines
 from nosql_advisor.report.risk import scale_risk
 from nosql_advisor.scan import Collection, Landscape
 
@@ -92,23 +93,25 @@ def add_schema_locations(findings: list[dict], landscape: Landscape) -> None:
     a schema file: where in the file a reviewer (or GitHub code scanning, via SARIF) should look."""
     files = {c.info.namespace: c.declared.file for c in landscape.collections
              if c.declared is not None and c.declared.file is not None}
-    texts: dict[str, str | None] = {}
+    roots: dict[str, Located | None] = {}
     for finding in findings:
         file = files.get(finding["namespace"])
         if file is None:
             continue
         key = file.as_posix()
-        if key not in texts:
-            try:
-                texts[key] = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                texts[key] = None  # loaded once, gone or changed since: no location, no failure
-        if texts[key] is None:
-            continue
-        try:
-            finding["schema_location"] = {"file": key, **locate_path(texts[key], finding.get("path"))}
-        except (ValueError, IndexError):
-            texts[key] = None
+        if key not in roots:
+            roots[key] = _parsed(file)
+        if roots[key] is not None:
+            finding["schema_location"] = {"file": key, **locate_in(roots[key], finding.get("path"))}
+
+
+def _parsed(file: Path) -> Located | None:
+    """The schema file parsed with its lines; None when it is gone or changed since it was
+    loaded (no location, no failure)."""
+    try:
+        return parse_with_lines(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, IndexError):
+        return None
 
 
 def add_scale_risks(collections: list[dict], findings: list[dict], advice: Advice, indexes_known: set[str]) -> None:

@@ -10,24 +10,28 @@ undeclared field, DM504) points at the deepest level it does declare.
 from __future__ import annotations
 
 import json
+import re
+from bisect import bisect_left
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 
 
 class Located:
-    """A JSON value with the line its key (or, at the root, the value) stands on."""
+    """A JSON value's place: the line its key (or, at the root, the value) stands on, and its
+    members when it is an object or an array."""
 
-    __slots__ = ("value", "line", "children")
+    __slots__ = ("line", "children")
 
-    def __init__(self, value: object, line: int, children: dict | list | None = None) -> None:
-        self.value, self.line, self.children = value, line, children
+    def __init__(self, line: int, children: dict | list | None = None) -> None:
+        self.line, self.children = line, children
 
 
 def parse_with_lines(text: str) -> Located:
     """Parse JSON text keeping each member's line (1-based). Scalars are decoded by the json
     module itself; only objects and arrays are walked here."""
-    node, end = _parse(text, _skip(text, 0), 1)
+    newlines = [match.start() for match in re.finditer("\n", text)]
+    node, end = _parse(text, newlines, _skip(text, 0), 1)
     if _skip(text, end) != len(text):
         raise ValueError("extra data after the JSON value")
     return node
@@ -39,47 +43,47 @@ def _skip(text: str, index: int) -> int:
     return index
 
 
-def _line(text: str, index: int) -> int:
-    return text.count("\n", 0, index) + 1
+def _line(newlines: list[int], index: int) -> int:
+    return bisect_left(newlines, index) + 1
 
 
-def _parse(text: str, index: int, line: int) -> tuple[Located, int]:
+def _parse(text: str, newlines: list[int], index: int, line: int) -> tuple[Located, int]:
     char = text[index] if index < len(text) else ""
     if char == "{":
         members: dict[str, Located] = {}
         index = _skip(text, index + 1)
         if text[index] == "}":
-            return Located({}, line, members), index + 1
+            return Located(line, members), index + 1
         while True:
-            key_line = _line(text, index)
+            key_line = _line(newlines, index)
             key, index = _DECODER.raw_decode(text, index)
             index = _skip(text, index)
             if text[index] != ":":
-                raise ValueError(f"expected ':' at line {_line(text, index)}")
-            child, index = _parse(text, _skip(text, index + 1), key_line)
+                raise ValueError(f"expected ':' at line {_line(newlines, index)}")
+            child, index = _parse(text, newlines, _skip(text, index + 1), key_line)
             members[key] = child
             index = _skip(text, index)
             if text[index] == "}":
-                return Located(None, line, members), index + 1
+                return Located(line, members), index + 1
             if text[index] != ",":
-                raise ValueError(f"expected ',' at line {_line(text, index)}")
+                raise ValueError(f"expected ',' at line {_line(newlines, index)}")
             index = _skip(text, index + 1)
     if char == "[":
         items: list[Located] = []
         index = _skip(text, index + 1)
         if text[index] == "]":
-            return Located([], line, items), index + 1
+            return Located(line, items), index + 1
         while True:
-            child, index = _parse(text, index, _line(text, index))
+            child, index = _parse(text, newlines, index, _line(newlines, index))
             items.append(child)
             index = _skip(text, index)
             if text[index] == "]":
-                return Located(None, line, items), index + 1
+                return Located(line, items), index + 1
             if text[index] != ",":
-                raise ValueError(f"expected ',' at line {_line(text, index)}")
-            index = _skip(text, _skip(text, index + 1))
-    value, end = _DECODER.raw_decode(text, index)
-    return Located(value, line), end
+                raise ValueError(f"expected ',' at line {_line(newlines, index)}")
+            index = _skip(text, index + 1)
+    _, end = _DECODER.raw_decode(text, index)
+    return Located(line), end
 
 
 def _member(node: Located, key: str) -> Located | None:
@@ -111,7 +115,12 @@ def escape(token: str) -> str:
 
 def locate_path(text: str, path: str | None) -> dict:
     """{"pointer", "line"} of a dot path in a schema file's text (the whole schema for None)."""
-    node, pointer = schema_root(parse_with_lines(text))
+    return locate_in(parse_with_lines(text), path)
+
+
+def locate_in(root: Located, path: str | None) -> dict:
+    """`locate_path` in a file parsed once with `parse_with_lines`."""
+    node, pointer = schema_root(root)
     for name in (path.split(".") if path else []):
         holder, holder_pointer = node, pointer
         items = _member(node, "items")

@@ -57,20 +57,27 @@ def register(rule: Rule) -> Rule:
     return rule
 
 
-def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
-    """Every registered check, with its default thresholds updated by the config's."""
+def _register_checks() -> None:
     from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy, workload  # noqa: F401  (importing registers the checks)
 
+
+def thresholds_of(rule_id: str, config: RuleConfig) -> dict:
+    """A rule's default thresholds updated by the config's."""
+    return {**RULES[rule_id].thresholds, **config.thresholds.get(rule_id, {})}
+
+
+def run_rules(landscape, config: RuleConfig = RuleConfig()) -> list[Finding]:
+    """Every registered check, with its thresholds as configured."""
+    _register_checks()
     findings: list[Finding] = []
     for rule in list(RULES.values()):
         if rule.check is not None:
-            thresholds = {**rule.thresholds, **config.thresholds.get(rule.id, {})}
-            findings.extend(rule.check(landscape, thresholds, config))
+            findings.extend(rule.check(landscape, thresholds_of(rule.id, config), config))
     return findings
 
 
 def all_rules() -> list[Rule]:
-    from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy, workload  # noqa: F401 - registers the checks
+    _register_checks()
     from nosql_advisor.rules import catalogue  # noqa: F401 - then the metadata of the rules not checked here
 
     return [RULES[key] for key in sorted(RULES)]

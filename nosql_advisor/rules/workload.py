@@ -341,10 +341,9 @@ def index_advice(landscape, thresholds: dict, tenant_keys: tuple[str, ...]) -> l
 
 def configured_recommendations(landscape, config) -> list[Recommendation]:
     """DM401's recommended indexes with its thresholds as configured."""
-    from nosql_advisor.rules import RULES
+    from nosql_advisor.rules import thresholds_of
 
-    thresholds = {**RULES["DM401"].thresholds, **config.thresholds.get("DM401", {})}
-    return index_advice(landscape, thresholds, config.tenant_keys)
+    return index_advice(landscape, thresholds_of("DM401", config), config.tenant_keys)
 
 
 def index_advice_items(landscape, config) -> list[dict]:

@@ -31,7 +31,6 @@ DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
 FLUSH_EVERY = 5000
 FLUSH_BYTES = 32 << 20  # large documents: walk the chunk before it holds more than this
-CONTAINER_TYPES = OBJECT_TYPES | {list}
 GET_ID = methodcaller("get", "_id")
 
 
@@ -338,13 +337,9 @@ def _bucket_values(node: _Node, split: dict, span: tuple[int, int] | None) -> No
     """A column's values into the node's buckets; the column's time span into `type_times`
     (ints and Code keep their stamps: their BSON type is only known value by value)."""
     for kind, (part, part_stamps) in split.items():
-        held = node.values.get(kind)
-        if held is None:
-            node.values[kind] = list(part)
-        else:
-            held.extend(part)
+        _file(node.values, kind, part)
         if kind is int or kind is Code:
-            node.stamps.setdefault(kind, []).extend(part_stamps)
+            _file(node.stamps, kind, part_stamps)
             continue
         part_span = span if len(split) == 1 else stamp_span(part_stamps)
         if part_span is not None:
@@ -353,11 +348,15 @@ def _bucket_values(node: _Node, split: dict, span: tuple[int, int] | None) -> No
 
 def _bucket_elements(node: _Node, split: dict) -> None:
     for kind, (part, _) in split.items():
-        held = node.elements.get(kind)
-        if held is None:
-            node.elements[kind] = list(part)
-        else:
-            held.extend(part)
+        _file(node.elements, kind, part)
+
+
+def _file(buckets: dict[type, list], kind: type, part: Sequence) -> None:
+    held = buckets.get(kind)
+    if held is None:
+        buckets[kind] = list(part)
+    else:
+        held.extend(part)
 
 
 def _objects_in(split: dict) -> tuple[Sequence, Sequence]:

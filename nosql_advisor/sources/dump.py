@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,44 +18,19 @@ from bson.errors import BSONError
 
 from nosql_advisor.errors import Problem
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
-from nosql_advisor.sources.files import Batch, open_binary, read_batches, strip_suffixes, stream_error
+from nosql_advisor.sources.files import Batch, read_batches, strip_suffixes
 
 MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
-REPORT_EVERY = 512
 
 
 def read_bson_records(path: Path, problems: list[Problem], advance: Advance) -> Iterator[tuple[bytes, int]]:
-    """Yield `(raw_document, byte_offset)` from a .bson or .bson.gz file."""
-    offset = 0
-    with open_binary(path) as (stream, position):
-        last = 0
-        try:
-            while True:
-                header = stream.read(4)
-                if not header:
-                    return
-                length = struct.unpack("<i", header.ljust(4, b"\0"))[0]
-                if len(header) < 4 or not 5 <= length <= MAX_DOCUMENT_BYTES:
-                    problems.append(Problem(f"{path}@{offset}", _bad_length(header, length)))
-                    return
-                body = stream.read(length - 4)
-                if len(body) < length - 4:
-                    problems.append(Problem(
-                        f"{path}@{offset}",
-                        f"file ends inside a document ({len(body) + 4} of {length} bytes); "
-                        "the documents before it were read",
-                    ))
-                    return
-                yield header + body, offset
-                offset += length
-                if offset - last > (1 << 20):
-                    now = position()
-                    advance(now - last)
-                    last = now
-        except (EOFError, OSError, zlib.error) as error:
-            problems.append(Problem(f"{path}@{offset}", f"{stream_error(error)}; the documents before it were read"))
-        finally:
-            advance(max(position() - last, 0))
+    """Yield `(raw_document, byte_offset)` from a .bson or .bson.gz file, one by one (for a
+    sample; a whole file is decoded batch by batch, see `bson_batches`)."""
+    for batch in bson_batches(path, problems, advance):
+        position = 0
+        for size in _sizes(batch.data):
+            yield batch.data[position:position + size], batch.offset + position
+            position += size
 
 
 def _bad_length(header: bytes, length: int) -> str:
@@ -101,12 +75,7 @@ def whole_documents(buffer: bytes, at_end: bool) -> tuple[int, str | None]:
 def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:
     """The documents of a batch with their sizes, and how many records it held. All at once in
     C; when one is corrupt, one by one, so only that one is skipped (and reported)."""
-    sizes = []
-    position = 0
-    while position < len(data):
-        size = struct.unpack_from("<i", data, position)[0]
-        sizes.append(size)
-        position += size
+    sizes = _sizes(data)
     try:
         return list(zip(bson.decode_all(data, CODEC_OPTIONS), sizes)), len(sizes)
     except (BSONError, ValueError, OverflowError):
@@ -118,6 +87,16 @@ def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Prob
             documents.append(document)
         position += size
     return documents, len(sizes)
+
+
+def _sizes(data: bytes) -> list[int]:
+    """The length of each document of a batch (whole documents, already checked)."""
+    sizes, position = [], 0
+    while position < len(data):
+        size = struct.unpack_from("<i", data, position)[0]
+        sizes.append(size)
+        position += size
+    return sizes
 
 
 def metadata_path(bson_path: Path) -> Path | None:
