@@ -64,11 +64,8 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions(), 
 
 
 def schema_findings(collection: Collection) -> list[Finding]:
-    knows_options = collection.info.kind in ("live", "dump")
-    if collection.info.kind == "dump" and not collection.info.has_metadata:
-        knows_options = False  # a .bson without its .metadata.json says nothing of validators
     return drift_findings(collection.shape, collection.server_validator, collection.declared,
-                          collection.validation, knows_options)
+                          collection.validation, collection.info.knows_metadata)
 
 
 def generated_validator(collection: Collection, options: GenerateOptions) -> dict:

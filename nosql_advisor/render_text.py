@@ -146,7 +146,7 @@ def rules_table(rules: list) -> Table:
 def scan_summary(report: dict, written: list, failing: int | None = None, top: int = 8) -> Group:
     """The end of `scan` (and of the demo), from the report.json dict: the collections, the
     findings by severity, the top risks, whether the --fail-on gate failed, where the files went."""
-    from nosql_advisor.report.format import SEVERITY_ORDER, by_severity, mib_or_bytes, number, severity_rank
+    from nosql_advisor.report.format import SEVERITY_ORDER, by_severity, landscape_risks, mib_or_bytes, number
 
     table = Table(title="collections", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     table.add_column("namespace", overflow="fold", max_width=32)
@@ -174,16 +174,15 @@ def scan_summary(report: dict, written: list, failing: int | None = None, top: i
     if report.get("baselined"):
         line.append(f" (+{len(report['baselined'])} baselined)")
     parts: list = [table, line]
-    risks = [(c["namespace"], r) for c in report["collections"] for r in c["scale_risk"]["top_risks"]]
-    risks.sort(key=lambda pair: (severity_rank(pair[1]["severity"]), -pair[1]["evidence_weight"], pair[0], pair[1]["rule"]))
+    risks = landscape_risks(report, top)
     if risks:
         ranked = Table(title="top risks", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
         for column in ("severity", "rule"):
             ranked.add_column(column, no_wrap=True)
         ranked.add_column("where", overflow="fold", max_width=36)
         ranked.add_column("what", overflow="fold", ratio=1)
-        for namespace, risk in risks[:top]:
-            where = namespace + (f".{risk['path']}" if risk["path"] else "")
+        for risk in risks:
+            where = risk["namespace"] + (f".{risk['path']}" if risk["path"] else "")
             ranked.add_row(Text(risk["severity"], style=SEVERITY_STYLE.get(risk["severity"], "")), risk["rule"],
                            where, risk["message"])
         parts.append(ranked)

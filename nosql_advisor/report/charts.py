@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 from markupsafe import Markup, escape
 
+from nosql_advisor.report.risk import parse_time
+
 WIDTH = 720
 ROW = 18
 LABEL = 230  # width of the label column
@@ -93,7 +95,7 @@ def _log_axis(low: float, high: float, span: float, y: int, unit: str, fmt) -> s
 
 
 def _time(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return parse_time(text).timestamp()
 
 
 def spans(rows: list[tuple[str, str, str, str, dict | None]], label: str) -> Markup:

@@ -11,6 +11,14 @@ def severity_rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
+def landscape_risks(report: dict, limit: int) -> list[dict]:
+    """The top risks of every collection, most severe and best evidenced first, each with its
+    namespace: the one ranking the terminal summary and report.html share."""
+    risks = [{**r, "namespace": c["namespace"]} for c in report["collections"] for r in c["scale_risk"]["top_risks"]]
+    risks.sort(key=lambda r: (severity_rank(r["severity"]), -r["evidence_weight"], r["namespace"], r["rule"]))
+    return risks[:limit]
+
+
 def sorted_by_severity(findings: list[dict]) -> list[dict]:
     return sorted(findings, key=lambda f: (severity_rank(f["severity"]), f["namespace"], f["rule"], f.get("path") or ""))
 

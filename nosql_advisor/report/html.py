@@ -11,8 +11,8 @@ import json
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from nosql_advisor.report import charts
-from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, duration, mib_or_bytes, number,
-                                         severity_rank, sorted_by_severity)
+from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, landscape_risks, duration, mib_or_bytes, number,
+                                         sorted_by_severity)
 
 MAX_PRESENCE_FIELDS = 40
 MAX_ARRAYS_CHART = 25
@@ -46,9 +46,8 @@ def render_html(report: dict, rules: list[dict]) -> str:
         size_chart=size_chart(report),
         arrays_chart=arrays_chart(report),
         growth_chart=growth_chart(report),
-        shapes=query_shapes(report),
         shapes_chart=shapes_chart(report),
-        top_risks=landscape_risks(report),
+        top_risks=landscape_risks(report, 10),
         rules=pages,
         figures=figures,
     )
@@ -128,9 +127,3 @@ def shape_label(shape: dict) -> str:
     if isinstance(shape.get("predicate"), dict):
         return f"{shape.get('op', '')} {json.dumps(shape['predicate'], sort_keys=True, separators=(',', ':'))}".strip()
     return str(shape.get("id", ""))
-
-
-def landscape_risks(report: dict, limit: int = 10) -> list[dict]:
-    risks = [{**r, "namespace": c["namespace"]} for c in report["collections"] for r in c["scale_risk"]["top_risks"]]
-    risks.sort(key=lambda r: (severity_rank(r["severity"]), -r["evidence_weight"], r["namespace"], r["rule"]))
-    return risks[:limit]

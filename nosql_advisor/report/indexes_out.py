@@ -8,13 +8,9 @@ import json
 from pathlib import Path
 
 from nosql_advisor.sources.base import split_namespace
+from nosql_advisor.workload.indexes import index_name
 
 OPTIONS = ("name", "unique", "sparse", "partialFilterExpression", "collation", "expireAfterSeconds")
-
-
-def index_name(keys: list) -> str:
-    """The name mongod gives an index by default: `tenant_id_1_created_at_-1`."""
-    return "_".join(f"{field}_{direction}" for field, direction in keys)
 
 
 def index_spec(entry: dict) -> dict:

@@ -33,8 +33,7 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
     collections = [collection_entry(c, advice) for c in landscape.collections]
     findings = [finding.to_dict() for finding in advice.findings]
     add_schema_locations(findings, landscape)
-    indexes_known = {c.info.namespace for c in landscape.collections
-                     if c.info.kind == "live" or (c.info.kind == "dump" and c.info.has_metadata)}
+    indexes_known = {c.info.namespace for c in landscape.collections if c.info.knows_metadata}
     add_scale_risks(collections, findings, advice, indexes_known)
     return {
         "version": REPORT_VERSION,

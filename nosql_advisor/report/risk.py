@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-MIB = 1024 * 1024
+from nosql_advisor.report.format import MIB, severity_rank
+
 LIMIT = 16 * MIB  # MongoDB's BSON document size limit
 DAYS_PER_MONTH = 30.44
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 TOP_RISKS = 5
 MAX_ARRAYS = 10
 # evidence keys whose value is a share of documents (0..1): the larger, the more it weighs
@@ -138,7 +138,7 @@ def evidence_weight(finding: dict) -> float:
 
 
 def risk_key(finding: dict) -> tuple:
-    return (-SEVERITY_RANK.get(finding["severity"], -1), -evidence_weight(finding), finding["rule"],
+    return (severity_rank(finding["severity"]), -evidence_weight(finding), finding["rule"],
             finding.get("path") or "")
 
 

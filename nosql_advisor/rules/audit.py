@@ -41,7 +41,7 @@ def soft_delete_without_retention(landscape, thresholds: dict, config) -> list[F
     Needs the index list: an export file, which has none, raises nothing."""
     findings = []
     for collection in landscape.collections:
-        if collection.info.kind == "export" or (collection.info.kind == "dump" and not collection.info.has_metadata):
+        if not collection.info.knows_metadata:
             continue
         for field in (f for f in collection.shape.fields if "." not in f.path and SOFT_DELETE.match(f.path)):
             if not _retained(collection.info.indexes, field.path):

@@ -35,7 +35,7 @@ def indexes_by_namespace(landscape) -> dict[str, list[dict]]:
         found.update(workload.indexes)
     for collection in getattr(landscape, "collections", []):
         info = collection.info
-        if info.kind == "live" or (info.kind == "dump" and info.has_metadata):
+        if info.knows_metadata:
             found[info.namespace] = info.indexes
     return found
 

@@ -61,6 +61,12 @@ class CollectionInfo:
     # "index_sizes": {name: bytes}}; None where the source does not say (dumps, exports)
     storage: dict | None = None
 
+    @property
+    def knows_metadata(self) -> bool:
+        """Whether the source says what the collection's indexes and options (validator included)
+        are: a live server, or a dump whose .metadata.json was read. An export file never does."""
+        return self.kind == "live" or (self.kind == "dump" and self.has_metadata)
+
 
 def split_namespace(namespace: str) -> tuple[str, str]:
     database, _, collection = namespace.partition(".")

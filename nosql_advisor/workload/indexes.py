@@ -198,6 +198,11 @@ def plan_of(stats: ShapeStats, indexes: list[dict]) -> Plan:
 
 # -- recommendation ----------------------------------------------------------------------
 
+def index_name(keys: list) -> str:
+    """The name mongod gives an index by default: `tenant_id_1_created_at_-1`."""
+    return "_".join(f"{field}_{direction}" for field, direction in keys)
+
+
 @dataclass
 class Recommendation:
     namespace: str
@@ -208,7 +213,7 @@ class Recommendation:
 
     @property
     def name(self) -> str:
-        return "_".join(f"{k}_{d}" for k, d in self.keys)
+        return index_name(self.keys)
 
     def impact(self) -> dict:
         known = [s for s in self.serves if s.with_counts]

@@ -1,16 +1,14 @@
-"""The `queries` table and the createIndexes script file: presentation of the workload only."""
+"""The `queries` table: presentation of the workload only."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from rich.table import Table
 
-from nosql_advisor.workload.indexes import Recommendation, create_indexes_script, describe, plan_of
+from nosql_advisor.workload.indexes import Recommendation, describe, plan_of
 from nosql_advisor.workload.shapes import ShapeStats, Workload
 
-SCRIPT_NAME = "indexes.js"
 
 
 def shape_text(stats: ShapeStats) -> str:
@@ -46,16 +44,6 @@ def advice_table(recommendations: list[Recommendation]) -> Table:
         table.add_row(r.namespace, describe(r.keys), ", ".join(sorted(s.id for s in r.serves)),
                       f"{impact['operations']:,}", f"{impact['total_ms']:,.0f}", r.replaces or "")
     return table
-
-
-def write_index_script(out: Path, recommendations: list[Recommendation]) -> Path | None:
-    """OUT/indexes.js: one createIndexes per namespace (none written when nothing is advised)."""
-    if not recommendations:
-        return None
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / SCRIPT_NAME
-    path.write_text(create_indexes_script(recommendations), encoding="utf-8")
-    return path
 
 
 def workload_json(workload: Workload, top: int) -> list[dict]:
