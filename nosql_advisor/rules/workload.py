@@ -165,8 +165,9 @@ def unused_indexes(landscape, thresholds: dict, config) -> list[Finding]:
         return []
     now = datetime.now(timezone.utc)
     findings = []
+    indexes = indexes_by_namespace(landscape)
     for namespace, rows in sorted(workload.index_stats.items()):
-        details = {i.get("name"): i for i in indexes_by_namespace(landscape).get(namespace, [])}
+        details = {i.get("name"): i for i in indexes.get(namespace, [])}
         for row in sorted(rows, key=lambda r: str(r.get("name"))):
             name = row.get("name")
             accesses = row.get("accesses") or {}

@@ -33,7 +33,6 @@ class Predicate:
     filters: tuple[str, ...]  # tested on index keys or documents, never a bound ($ne, $exists, regex...)
     case_insensitive: tuple[str, ...]  # /…/i regexes
     sort: tuple[tuple[str, int], ...]
-    has_or: bool = False
 
     @property
     def empty(self) -> bool:
@@ -55,8 +54,7 @@ def predicate_of(stats: ShapeStats) -> Predicate:
             ranges.append(path)
         else:
             filters.append(path)
-    return Predicate(tuple(equality), tuple(ranges), tuple(filters), tuple(insensitive), sort,
-                     any(k in stats.predicate for k in ("$or", "$nor")))
+    return Predicate(tuple(equality), tuple(ranges), tuple(filters), tuple(insensitive), sort)
 
 
 def index_keys(index: dict) -> list[tuple[str, object]]:

@@ -19,6 +19,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 # Extended JSON wrappers: a dict with one of these keys is a value, not an operator.
@@ -107,8 +108,8 @@ def normalise(predicate, depth: int = 0) -> dict:
                 for path, kind in normalise(branch, depth + 1).items():
                     _merge(shape, path, kind)
         elif key in ("$or", "$nor") and isinstance(value, list):
-            branches = {_canonical(normalise(branch, depth + 1)): normalise(branch, depth + 1)
-                        for branch in value[:MAX_ITEMS]}
+            normalised = [normalise(branch, depth + 1) for branch in value[:MAX_ITEMS]]
+            branches = {_canonical(branch): branch for branch in normalised}
             shape[key] = [branches[k] for k in sorted(branches)]
         elif key in TOP_LEVEL_KINDS or key.startswith("$"):
             shape[key] = TOP_LEVEL_KINDS.get(key, key[1:])
@@ -131,7 +132,8 @@ def _field(path: str, value, depth: int) -> dict[str, str]:
             if isinstance(operand, str):
                 kinds.add(regex_kind(operand, options))
             else:
-                kinds.add(_value_kind(operand) if _value_kind(operand) != "eq" else "regex")
+                kind = _value_kind(operand)
+                kinds.add(kind if kind != "eq" else "regex")
         elif operator == "$options":
             continue
         elif operator == "$elemMatch" and isinstance(operand, dict):
@@ -321,8 +323,9 @@ class ShapeStats:
         if operation.collation and self.collation is None:
             self.collation = operation.collation
 
-    @property
+    @cached_property
     def id(self) -> str:
+        """The key's id, hashed once: rankings sort by it many times over."""
         return self.key.id
 
     @property
