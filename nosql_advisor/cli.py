@@ -490,7 +490,7 @@ def queries(
 
 
 def apply_indexes_live(profiles: list[str], recommendations: list, max_time_ms: int, yes: bool) -> None:
-    from nosql_advisor.workload.apply import apply_indexes
+    from nosql_advisor.apply import apply_indexes
     from nosql_advisor.workload.indexes import describe
 
     uris = [p for p in profiles if is_uri(p)]
