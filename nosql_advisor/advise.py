@@ -53,7 +53,9 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions(), 
         said = file_versus_server(collection)
         if said:
             advice.schema_disagreements[namespace] = said
-    findings = sorted_findings(advice.findings + run_rules(landscape, config.rules))
+    unchecked = landscape.not_checked()
+    findings = sorted_findings([f for f in advice.findings + run_rules(landscape, config.rules)
+                                if (f.namespace, f.rule) not in unchecked])  # no finding without evidence
     findings, advice.ignored = apply_config(findings, config)
     if config.baseline is not None:
         findings, advice.baselined = split_baseline(findings, load_baseline(config.baseline))

@@ -28,10 +28,12 @@ def load_baseline(path: Path) -> set[tuple[str, str, str]]:
 
 
 def write_baseline(path: Path, findings: list[Finding]) -> None:
+    from nosql_advisor.report.output_folder import replace_file
+
     accepted = sorted({finding_key(f) for f in findings})
     document = {"accepted": [{"rule": r, "namespace": n, "path": p or None} for r, n, p in accepted]}
     try:
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        replace_file(path, json.dumps(document, indent=2) + "\n")
     except OSError as error:
         raise InputError(f"{path}: cannot write the baseline ({error.strerror})") from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from nosql_advisor import __version__
-from nosql_advisor.errors import EXIT_OK, AdvisorError, InputError, Problem
+from nosql_advisor import __version__, interrupt
+from nosql_advisor.errors import (EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, AdvisorError, InputError, Problem,
+                                   ProblemList, place_of)
 from nosql_advisor.progress import STDERR, Reporter
 from nosql_advisor.advise import advise, schema_drift
 from nosql_advisor.apply import apply_validators
@@ -24,9 +26,11 @@ from nosql_advisor.render_text import print_drift, print_shapes, rules_table, sc
 from nosql_advisor.report.gate import failing, gate_exit_code
 from nosql_advisor.report.json_report import build_report
 from nosql_advisor.report.validators_out import write_validators
-from nosql_advisor.report.write import FILES, FORMS, render, write_forms
+from nosql_advisor.report.output_folder import write_folder
+from nosql_advisor.report.write import FILES, FORMS, has_report, render, write_forms
 from nosql_advisor.schema.generate import GenerateOptions
 from nosql_advisor.schema.load import load_declared
+from nosql_advisor.redact import scrub_known
 from nosql_advisor.sources.live import is_uri, redact_uri
 from nosql_advisor.scan import Landscape, ScanOptions, scan_sources
 from nosql_advisor.shape import DEFAULT_MAX_PATHS
@@ -53,7 +57,9 @@ Sources = Annotated[list[str], typer.Argument(
     help="Where the documents are: a `mongodb://` or `mongodb+srv://` URI (read-only, "
          "`secondaryPreferred`), a mongodump directory (`dump/` or `dump/shop/`), or mongoexport "
          "files (`shop/orders.json.gz`, NDJSON or a JSON array). Several are scanned as one "
-         "landscape. Example: `dump/ mongodb://replica:27017/?replicaSet=rs0`",
+         "landscape. Example: `dump/ mongodb://replica:27017/?replicaSet=rs0`. To keep a password "
+         "out of `ps` and shell history, give `env:NAME` (the URI is the value of the environment "
+         "variable NAME) or `file:PATH` (the first line of that file). Example: `env:MONGODB_URI`",
     show_default=False, metavar="SOURCE...")]
 Databases = Annotated[Optional[list[str]], typer.Option(
     "--db", help="Only databases matching this glob (repeatable). Default: all but admin, "
@@ -100,7 +106,8 @@ Profiles = Annotated[Optional[list[str]], typer.Option(
     "--profile", help="The profiler's slow operations: a `mongodb://` URI (reads `system.profile` of "
                       "the selected databases, with listIndexes and $indexStats; never changes the "
                       "profiling level) or a mongoexport of system.profile (NDJSON or JSON array, .gz). "
-                      "Repeatable. Example: `--profile mongodb://replica:27017 --db shop`",
+                      "Repeatable; `env:NAME` / `file:PATH` read the URI from an environment variable / a file. "
+                      "Example: `--profile mongodb://replica:27017 --db shop`",
     show_default=False, metavar="URI|FILE")]
 Logs = Annotated[Optional[list[Path]], typer.Option(
     "--log", help="mongod log files (4.4+ JSON or the older text format, plain or .gz): their slow "
@@ -128,6 +135,13 @@ def default_schemas(schemas: Path | None) -> Path | None:
     return Path("schemas") if Path("schemas").is_dir() else None
 
 
+def absolute_docs_url(value: str | None) -> str | None:
+    """SARIF's helpUri must be an absolute URI: a relative --docs-url would link nowhere."""
+    if value is not None and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", value):
+        raise typer.BadParameter(f"{value!r} is not an absolute URL (example: https://example.org/rules)")
+    return value
+
+
 def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms,
                  schemas: Path | None = None, keep_going: bool = False,
                  declared_schemas: bool = True, enum_limit: int = 0,
@@ -151,24 +165,34 @@ def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], qui
 
 
 def print_problems(problems: list[Problem], quiet: bool) -> None:
-    """One line per problem, at most ten per file or namespace, then a count of the rest."""
+    """One line per problem, at most ten per file or namespace, then a count of the rest (those a
+    ProblemList counted without keeping them included)."""
     shown: dict[str, int] = {}
+    errors: set[str] = set()  # places with an error among their problems (else they are notes)
     for problem in problems:
         if quiet and not problem.exit_code:
             continue
-        place = problem.where.rsplit(":", 1)[0].split("@")[0]
+        place = place_of(problem.where)
         shown[place] = shown.get(place, 0) + 1
+        if problem.exit_code:
+            errors.add(place)
         if shown[place] <= PROBLEMS_PER_PLACE:
             label = "error" if problem.exit_code else "note"
-            STDERR.print(f"{label}: {problem}", markup=False, highlight=False)
-    for place, count in shown.items():
-        if count > PROBLEMS_PER_PLACE:
-            STDERR.print(f"error: {place}: {count - PROBLEMS_PER_PLACE} more problems not shown "
-                         "(all are listed in report.json)", markup=False)
+            STDERR.print(f"{label}: {scrub_known(str(problem))}", markup=False, highlight=False)
+    omitted = problems.omitted if isinstance(problems, ProblemList) else {}
+    for place in list(shown) + [place for place in omitted if place not in shown]:
+        more = max(shown.get(place, 0) - PROBLEMS_PER_PLACE, 0) + omitted.get(place, 0)
+        if more > 0:
+            where = (f"report.json lists the first {problems.limit}, counts the rest" if omitted.get(place)
+                     else "all are listed in report.json")
+            label = "error" if place in errors else "note"
+            STDERR.print(f"{label}: {place}: {more:,} more problems not shown ({where})", markup=False, highlight=False)
 
 
 def exit_code(landscape: Landscape) -> int:
-    return max((p.exit_code for p in landscape.problems), default=EXIT_OK)
+    """The highest exit code of the run's problems; 4 when a collection was read only in part."""
+    incomplete = any(c.info.status != "complete" for c in landscape.collections)
+    return max([p.exit_code for p in landscape.problems] + [EXIT_INCOMPLETE if incomplete else EXIT_OK])
 
 
 @app.command()
@@ -227,7 +251,8 @@ def scan(
     sources: Sources,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Folder for report.json, report.md, report.html, report.sarif, "
-                            "validators/ and indexes/ (created when missing). Example: `--out reports/2026-11-24`",
+                            "validators/ and indexes/ (created when missing), replaced whole once the run is done; a "
+                            "non-empty folder nosql-advisor did not write is refused. Example: `--out reports/2026-11-24`",
         file_okay=False, show_default=False)] = None,
     format: Annotated[ReportFormat, typer.Option(
         "--format", "-f", help="What goes to stdout: `text` (the summary tables), `md` (report.md, "
@@ -244,10 +269,11 @@ def scan(
                            "the config's `baseline`. Example: `--baseline nosql-advisor-baseline.json`",
         show_default=False, dir_okay=False)] = None,
     docs_url: Annotated[Optional[str], typer.Option(
-        "--docs-url", help="Base URL of the rule pages (docs/rules/), for links in report.md and "
-                           "helpUri in report.sarif; without it links are repository paths. Example: "
-                           "`--docs-url https://github.com/ORG/nosql-advisor/blob/main/docs/rules`",
-        show_default=False)] = None,
+        "--docs-url", help="Base URL where the rule pages (<id>.md) are published, for links in "
+                           "report.md and helpUri in report.sarif; without it rule ids are not links "
+                           "(the pages are embedded in report.sarif and report.html). Example: "
+                           "`--docs-url https://github.com/ORG/nosql-advisor/blob/main/nosql_advisor/rules/pages`",
+        show_default=False, callback=absolute_docs_url)] = None,
     db: Databases = None,
     collection: Collections = None,
     sample_size: SampleSize = None,
@@ -282,6 +308,7 @@ def scan(
     settings = load_config(config)
     if baseline is not None:
         settings = dataclasses.replace(settings, baseline=baseline)
+    refuse_foreign_output(out)
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
                            schemas, keep_going, workers=workers, settings=settings)
     landscape = run_scan(sources, options, quiet)
@@ -289,6 +316,7 @@ def scan(
                                       workers)
     advice = advise(landscape, config=settings)
     report = build_report(landscape, advice)
+    keep_previous_unless_read(landscape, out)
     written = write_forms(out, report, advice.validators, docs_url) if out is not None else []
     if write_baseline_to is not None:
         write_baseline(write_baseline_to, advice.findings + advice.baselined)
@@ -298,6 +326,26 @@ def scan(
     if not quiet:
         print_summary(report, written, threshold, to_stderr=format is not ReportFormat.text)
     raise typer.Exit(gate_exit_code(report["findings"], threshold, exit_code(landscape)))
+
+
+def refuse_foreign_output(out: Path | None) -> None:
+    """Refuse a non-empty --out the tool did not write before the scan, not after it (exit 2)."""
+    if out is not None:
+        from nosql_advisor.report.output_folder import owned_entries
+
+        owned_entries(out)
+
+
+def keep_previous_unless_read(landscape: Landscape, out: Path | None) -> None:
+    """End the run (its exit code, 2 or 3) before anything is written when every source failed:
+    the previous output in `out` stays as it was, and one line says so (with no previous output,
+    the source's own error line is the one line)."""
+    if has_report(landscape):
+        return
+    if out is not None and out.exists():
+        STDERR.print(f"error: {out}: not written, no source could be read; the previous output there "
+                     "is unchanged", markup=False)
+    raise typer.Exit(exit_code(landscape))
 
 
 def print_summary(report: dict, written: list[Path], fail_on: str | None = None, to_stderr: bool = False) -> None:
@@ -359,15 +407,27 @@ def validators(
         "--max-items", help="Add `maxItems` (the longest array seen) to arrays of at most 100 "
                             "elements. A sample cannot prove a bound: review it. Example: `--max-items`")] = False,
     apply: Annotated[bool, typer.Option(
-        "--apply", help="Run collMod with each validator on the live server (validationLevel "
-                        "moderate, validationAction warn). Off by default: the only write this "
-                        "tool makes. Example: `--apply --yes`")] = False,
+        "--apply", help="Run collMod with each validator on the live server. Off by default: with "
+                        "`demo load`, the only write this tool makes. It first prints the plan: per "
+                        "collection ADD (no validator yet: validationLevel moderate, validationAction "
+                        "warn), REPLACE (a stricter level/action the collection has is kept) or REFUSED "
+                        "(the new validator would remove or loosen a constraint it has: each is listed "
+                        "by path and keyword, and the collection is not changed). Before the first "
+                        "change the current validators are saved to OUT/previous/ with mongosh restore "
+                        "scripts. Exit 1 when a collection was refused. Example: `--apply --yes`")] = False,
+    allow_loosen: Annotated[bool, typer.Option(
+        "--allow-loosen", help="With --apply: also replace validators the plan lists as loosened, "
+                               "and use the generated validationLevel/validationAction even where the "
+                               "collection's are stricter. Run without it first to read the diff. "
+                               "Example: `--apply --allow-loosen`")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="With --apply: do not ask (needed when "
                                       "stdin is not a terminal). Example: `--apply --yes` in a CI job")] = False,
     enum: Annotated[int, typer.Option(
         "--enum", min=0, help="Add `enum` to string fields with at most N distinct values in the "
                               "sample (0: never). The values are then written to the validator "
-                              "files. Example: `--enum 12`")] = 0,
+                              "files; never those of a field holding secrets or personal data "
+                              "(DM701/DM702, a credential-like name, or any value a detector "
+                              "recognises): its description says why. Example: `--enum 12`")] = 0,
     schemas: Schemas = None,
     db: Databases = None,
     collection: Collections = None,
@@ -389,43 +449,56 @@ def validators(
 
       nosql-advisor validators mongodb://localhost:27017 --db shop --out v/ --apply
     """
+    refuse_foreign_output(out)
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms, schemas,
                            enum_limit=enum, workers=workers)
     landscape = run_scan(sources, options, quiet)
     generate = GenerateOptions(required_threshold=required_threshold, max_items=max_items, enums=enum > 0)
     advice = advise(landscape, generate)
-    written = write_validators(out, advice.validators)
+    keep_previous_unless_read(landscape, out)
+    written = write_folder(out, lambda folder: write_validators(folder, advice.validators))
     if not quiet:
         STDERR.print(f"{len(written) // 2} validators written to {out}", markup=False)
     code = exit_code(landscape)
     if apply and code:
         STDERR.print("nothing applied: the scan did not complete cleanly (see the errors above)", markup=False)
     elif apply:
-        apply_to_live(sources, advice.validators, max_time_ms, yes)
+        code = apply_to_live(sources, advice.validators, out, max_time_ms, yes, allow_loosen)
     raise typer.Exit(code)
 
 
-def confirm_write(question: str, yes: bool) -> None:
-    """The one gate before `--apply` writes to a server: `--yes`, or a person answering at a terminal."""
+def confirm_write(question: str, yes: bool, what: str = "--apply changes the server") -> None:
+    """The one gate before the tool writes to a server: `--yes`, or a person answering at a terminal."""
     if yes:
         return
     if not sys.stdin.isatty():
-        raise InputError("--apply changes the server: add --yes to confirm when stdin is not a terminal")
+        raise InputError(f"{what}: add --yes to confirm when stdin is not a terminal (nothing was changed)")
     if not typer.confirm(question):
+        STDERR.print("nothing was changed", markup=False)
         raise typer.Exit(1)
 
 
-def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], max_time_ms: int, yes: bool) -> None:
-    uris = [s for s in sources if is_uri(s)]
+def print_line(line: str) -> None:
+    STDERR.print(line, markup=False, highlight=False)
+
+
+def one_uri(specs: list[str], what: str) -> str:
+    """The single live server an --apply writes to (`env:NAME` / `file:PATH` resolved)."""
+    from nosql_advisor.redact import resolve_source
+
+    uris = [uri for uri in map(resolve_source, specs) if is_uri(uri)]
     if len(uris) != 1:
-        raise InputError("--apply needs exactly one mongodb:// source to apply the validators to")
-    STDERR.print(f"about to run collMod on {len(validators_by_ns)} collections of {redact_uri(uris[0])}:",
-                 markup=False)
-    for namespace in sorted(validators_by_ns):
-        STDERR.print(f"  {namespace}: validationLevel moderate, validationAction warn", markup=False)
-    confirm_write("apply these validators?", yes)
-    for line in apply_validators(uris[0], validators_by_ns, max_time_ms):
-        STDERR.print(line, markup=False)
+        raise InputError(f"--apply needs exactly one mongodb:// {what}")
+    return uris[0]
+
+
+def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], out: Path, max_time_ms: int,
+                  yes: bool, allow_loosen: bool) -> int:
+    """Exit 1 when a collection was refused (its validator would be loosened, or it is gone)."""
+    uri = one_uri(sources, "source to apply the validators to")
+    changes = apply_validators(uri, validators_by_ns, out, max_time_ms, allow_loosen,
+                               lambda: confirm_write("apply these validators?", yes), print_line)
+    return EXIT_FINDINGS if any(change.verb == "refuse" for change in changes) else EXIT_OK
 
 
 @app.command()
@@ -441,8 +514,10 @@ def queries(
         "--script", help="Write the recommended indexes to FILE as a mongosh script (one createIndexes "
                          "per namespace). Example: `--script indexes.js`", show_default=False, dir_okay=False)] = None,
     apply: Annotated[bool, typer.Option(
-        "--apply", help="Build the recommended indexes (createIndexes) on the server of --profile. Off by "
-                        "default; prints what it will do and asks. Example: `--apply --yes`")] = False,
+        "--apply", help="Build the recommended indexes (createIndexes, one per index) on the server of "
+                        "--profile. Off by default; prints the plan and asks, prints each result as it "
+                        "completes, never drops an index. A failure part-way names the indexes already "
+                        "built and the dropIndexes that undoes each. Example: `--apply --yes`")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="With --apply: do not ask (needed when stdin is not a "
                                       "terminal). Example: `--apply --yes` in a CI job")] = False,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
@@ -483,7 +558,13 @@ def queries(
         if recommendations:
             console.print(advice_table(recommendations))
     if script is not None:
-        script.write_text(create_indexes_script(recommendations), encoding="utf-8")
+        from nosql_advisor.report.output_folder import replace_file
+
+        try:
+            replace_file(script, create_indexes_script(recommendations))
+        except OSError as error:
+            raise InputError(f"{script}: cannot write the script ({error.strerror or error}); "
+                             "the previous file there is unchanged") from None
     if apply:
         apply_indexes_live(profile or [], recommendations, max_time_ms, yes)
     raise typer.Exit(exit_code(landscape))
@@ -491,20 +572,12 @@ def queries(
 
 def apply_indexes_live(profiles: list[str], recommendations: list, max_time_ms: int, yes: bool) -> None:
     from nosql_advisor.apply import apply_indexes
-    from nosql_advisor.workload.indexes import describe
 
-    uris = [p for p in profiles if is_uri(p)]
-    if len(uris) != 1:
-        raise InputError("--apply needs exactly one --profile mongodb:// URI to build the indexes on")
+    uri = one_uri(profiles, "--profile URI to build the indexes on")
     if not recommendations:
-        STDERR.print("nothing to apply: no index is recommended", markup=False)
+        print_line("nothing to apply: no index is recommended")
         return
-    STDERR.print(f"about to run createIndexes on {redact_uri(uris[0])}:", markup=False)
-    for r in recommendations:
-        STDERR.print(f"  {r.namespace}: {describe(r.keys)} (name {r.name})", markup=False)
-    confirm_write("build these indexes?", yes)
-    for line in apply_indexes(uris[0], recommendations, max_time_ms):
-        STDERR.print(line, markup=False)
+    apply_indexes(uri, recommendations, max_time_ms, lambda: confirm_write("build these indexes?", yes), print_line)
 
 
 @app.command()
@@ -572,20 +645,33 @@ def demo_write(
 @demo_app.command("load")
 def demo_load(
     uri: Annotated[str, typer.Argument(help="Server to load into, e.g. mongodb://127.0.0.1:27017. "
-                                       "The `shop` database there is dropped first.")],
+                                       "The `shop` database there is dropped first: when it holds any "
+                                       "collection, demo load asks (or needs --yes).")],
     seed: DemoSeed = 42,
     scale: Scale = 1.0,
+    yes: Annotated[bool, typer.Option("--yes", help="Drop a `shop` database that is not empty without "
+                                      "asking (needed when stdin is not a terminal). Example: `--yes`")] = False,
 ) -> None:
-    """Load the demo database into a live server (drops `shop` there first).
+    """Load the demo database into a live server (drops `shop` there first; asks before dropping
+    one that holds collections).
 
     Example: nosql-advisor demo load mongodb://127.0.0.1:27017 --scale 0.5
     """
     from nosql_advisor.demo import build_demo, load_live
-    from nosql_advisor.sources.live import redact_uri
+    from nosql_advisor.demo.model import DATABASE
+    from nosql_advisor.demo.write import existing_collections
+    from nosql_advisor.redact import resolve_source
 
+    uri = resolve_source(uri)
+    existing = existing_collections(uri, DATABASE)
+    if existing:
+        listed = ", ".join(existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
+        confirm_write(f"drop the database {DATABASE} ({len(existing)} collections) on {redact_uri(uri)} and load the demo?",
+                      yes, f"demo load: {redact_uri(uri)}: database {DATABASE} is not empty ({len(existing)} "
+                           f"collections: {listed}) and would be dropped")
     demo = build_demo(seed=seed, scale=scale)
     load_live(demo, uri)
-    STDERR.print(f"demo database {demo.database} loaded into {redact_uri(uri)}", markup=False)
+    print_line(f"demo database {demo.database} loaded into {redact_uri(uri)}")
 
 
 @demo_app.command("run")
@@ -634,18 +720,22 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:]
     if debug:
         sys.argv.remove("--debug")
+    interrupt.install()
     try:
         code = app(standalone_mode=False)
+        if interrupt.received:  # Typer turns the KeyboardInterrupt into a return value of 130
+            _interrupted()
     except AdvisorError as error:
         if debug:
             raise
-        STDERR.print(f"error: {error}", markup=False)
+        STDERR.print(f"error: {scrub_known(str(error))}", markup=False)
         sys.exit(error.exit_code)
     except typer.Exit as done:
+        if interrupt.received:
+            _interrupted()
         sys.exit(done.exit_code)
     except KeyboardInterrupt:
-        STDERR.print("interrupted", markup=False)
-        sys.exit(130)
+        _interrupted()
     except Exception as error:  # noqa: BLE001 - the promise is: no traceback without --debug
         if debug:
             raise
@@ -653,13 +743,23 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _interrupted() -> None:
+    """SIGINT / SIGTERM: one line, exit 130 / 143 (interrupt.py has stopped the rest)."""
+    interrupt.say_once()
+    interrupt.exit_now()
+
+
 def _usage_or_internal(error: Exception) -> None:
     """Usage errors from the option parser show themselves (exit 2); anything else is a bug."""
     if hasattr(error, "show") and isinstance(getattr(error, "exit_code", None), int):
+        if isinstance(getattr(error, "message", None), str):
+            error.message = scrub_known(error.message)  # "unexpected extra argument (mongodb://...)"
         error.show()
         sys.exit(error.exit_code)
-    if type(error).__name__ == "Abort":
+    if type(error).__name__ == "Abort":  # Ctrl-C or end of input at a prompt
+        if interrupt.received:
+            _interrupted()
         sys.exit(130)
-    STDERR.print(f"error: internal error: {type(error).__name__}: {error} "
+    STDERR.print(f"error: internal error: {type(error).__name__}: {scrub_known(str(error))} "
                  "(run again with --debug for the traceback)", markup=False)
     sys.exit(2)

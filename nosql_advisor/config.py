@@ -25,6 +25,7 @@ The file is validated against CONFIG_SCHEMA, which schemas/config.schema.json re
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -104,10 +105,16 @@ def load_config(path: Path | None = None, cwd: Path | None = None) -> Config:
         pyproject = (cwd or Path.cwd()) / "pyproject.toml"
         if not pyproject.exists():
             return Config()
-        section = _read(pyproject).get("tool", {}).get("nosql-advisor")
-        return Config() if section is None else _parse(section, pyproject)
+        tool = _read(pyproject).get("tool", {})
+        if not isinstance(tool, dict):
+            raise InputError(f"{pyproject}: 'tool' is not a table (pyproject.toml's [tool] holds one table per tool)")
+        section = tool.get("nosql-advisor")
+        return Config() if section is None else _parse(section, pyproject, "[tool.nosql-advisor]")
     data = _read(path)
-    return _parse(data.get("tool", {}).get("nosql-advisor", data), path)
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "nosql-advisor" in tool:  # a pyproject.toml given with --config
+        return _parse(tool["nosql-advisor"], path, "[tool.nosql-advisor]")
+    return _parse(data, path, "")
 
 
 def _read(path: Path) -> dict:
@@ -119,12 +126,17 @@ def _read(path: Path) -> dict:
         raise InputError(f"{path}: not valid TOML ({error})") from None
 
 
-def _parse(section: dict, origin: Path) -> Config:
-    errors = sorted(jsonschema.Draft202012Validator(CONFIG_SCHEMA).iter_errors(section), key=lambda e: list(e.path))
+def _parse(section: object, origin: Path, label: str = "[tool.nosql-advisor]") -> Config:
+    """The checked configuration; any unknown key, anywhere (a rule's threshold included), or
+    a value of the wrong type is one InputError naming the file, the key and what is allowed."""
+    if not isinstance(section, dict):
+        raise InputError(f"{origin}: {label or 'the file'} is not a table")
+    errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(section),
+                    key=lambda e: [str(p) for p in e.path])
     if errors:
         first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
-        raise InputError(f"{origin}: [tool.nosql-advisor] {where}: {first.message}")
+        where = " ".join(part for part in (label, ".".join(str(p) for p in first.absolute_path)) if part)
+        raise InputError(f"{origin}: {where + ': ' if where else ''}{first.message}{_known_keys(first)}")
     rules = section.get("rules", {})
     thresholds = {rule: {k: v for k, v in values.items() if k != "severity"} for rule, values in rules.items()}
     baseline = section.get("baseline")
@@ -154,6 +166,31 @@ def apply_config(findings: list[Finding], config: Config) -> tuple[list[Finding]
     return kept, ignored
 
 
+def config_schema() -> dict:
+    """CONFIG_SCHEMA with each rule's table spelled out: its severity and the thresholds the
+    rule really has (nosql_advisor/rules), so a typo such as `p99_lenght` is refused."""
+    from nosql_advisor.rules import all_rules
+
+    rule_tables = {
+        rule.id: {"type": "object", "additionalProperties": False,
+                  "properties": {"severity": {"enum": list(SEVERITIES)},
+                                 **{name: {"type": "number"} for name in sorted(rule.thresholds)}}}
+        for rule in all_rules()}
+    rules = {**CONFIG_SCHEMA["properties"]["rules"], "properties": rule_tables, "additionalProperties": False}
+    return {**CONFIG_SCHEMA, "properties": {**CONFIG_SCHEMA["properties"], "rules": rules}}
+
+
+def _known_keys(error: jsonschema.ValidationError) -> str:
+    """For an unknown key: the keys allowed there (and the closest one), so a typo is plain."""
+    if error.validator != "additionalProperties" or not isinstance(error.schema.get("properties"), dict):
+        return ""
+    known = sorted(error.schema["properties"])
+    unknown = [key for key in error.instance if key not in known]
+    close = difflib.get_close_matches(str(unknown[0]), known, n=1) if unknown else []
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"; known keys: {', '.join(known)}{hint}"
+
+
 def render_schema() -> str:
-    """schemas/config.schema.json, kept equal to CONFIG_SCHEMA by a test."""
-    return json.dumps(CONFIG_SCHEMA, indent=2) + "\n"
+    """schemas/config.schema.json, kept equal to the schema the code validates with by a test."""
+    return json.dumps(config_schema(), indent=2) + "\n"

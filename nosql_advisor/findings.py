@@ -22,7 +22,9 @@ class Finding:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["docs"] = f"docs/rules/{self.rule}.md"
+        from nosql_advisor.rules import page_path  # late: the rules package imports Finding
+
+        data["docs"] = page_path(self.rule)
         return data
 
 

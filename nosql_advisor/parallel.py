@@ -8,17 +8,25 @@ start: its batches carry the bytes.) Each worker decodes, infers and validates i
 with its own ShapeBuilder and ValidationTally, and the main process merges them at the end.
 Every accumulator merges exactly (counts, histograms, k-smallest hashes), so the shape is the
 one a single process gives; batches go to workers in a fixed rotation, so runs repeat.
+
+Workers never outlive the run: they ignore SIGINT (a Ctrl-C reaches the whole process group;
+the main process decides), die on the SIGTERM the main process sends when it stops early (an
+interrupt, an error), and on Linux the kernel kills them should the main process die first.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from nosql_advisor import interrupt, redact
 from nosql_advisor.errors import AdvisorError, Problem
 from nosql_advisor.schema.load import DeclaredSchema
 from nosql_advisor.schema.validate import ValidationTally
@@ -26,6 +34,8 @@ from nosql_advisor.shape import ShapeBuilder
 from nosql_advisor.sources.files import Batch
 
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting processes costs more than it saves
+STOP_SECONDS = 0.5  # a stopped worker gets this long to go before it is killed
+PR_SET_PDEATHSIG = 1
 
 
 def default_workers() -> int:
@@ -48,22 +58,25 @@ def infer_in_workers(batches: Iterator[Batch], decode: Callable, path: Path, nam
     inboxes = [context.Queue(maxsize=4) for _ in range(workers)]
     results = context.Queue()
     processes = [context.Process(target=_work, daemon=True,
-                                 args=(index, inboxes[index], results, decode, path, builder_args, declared))
+                                 args=(index, inboxes[index], results, decode, path, builder_args, declared,
+                                       os.getpid(), redact.run_key()))
                  for index in range(workers)]
-    for process in processes:
-        process.start()
     plain = not path.name.endswith(".gz")
     try:
+        for process in processes:
+            process.start()
         for batch in batches:
             inboxes[batch.number % workers].put(replace(batch, data=None) if plain else batch)
         for inbox in inboxes:
             inbox.put(None)
         parts = sorted(_collect(results, processes), key=lambda part: part[0])
-    finally:
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
+    except BaseException:
+        _stop(processes, inboxes)
+        raise
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
     builder, tally = parts[0][1], parts[0][2]
     for _, other_builder, other_tally, _, _ in parts[1:]:
         builder.merge(other_builder)
@@ -87,7 +100,37 @@ def _collect(results, processes) -> list:
     return parts
 
 
-def _work(index, inbox, results, decode, path, builder_args, declared) -> None:
+def _stop(processes, inboxes) -> None:
+    """End every worker now (SIGTERM, then SIGKILL): the run is stopping early. The queues'
+    buffered batches are dropped instead of waiting for a reader that is gone."""
+    for inbox in inboxes:
+        inbox.cancel_join_thread()
+    started = [process for process in processes if process.pid is not None]
+    for process in started:
+        if process.is_alive():
+            process.terminate()
+    for process in started:
+        process.join(timeout=STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=STOP_SECONDS)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the main process dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+
+
+def _work(index, inbox, results, decode, path, builder_args, declared, parent: int, run_key: bytes) -> None:
+    interrupt.reset_in_child()
+    redact.use_run_key(run_key)  # the run's fingerprint key, also under spawn (fork inherits it anyway)
+    _die_with_parent()
+    if os.getppid() != parent:  # the main process died before the kernel was asked
+        os._exit(1)
     builder = ShapeBuilder(*builder_args)
     tally = ValidationTally(declared) if declared is not None and declared.schema is not None else None
     found: list = []

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem
+from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem, ProblemList
 from nosql_advisor.parallel import PARALLEL_MIN_BYTES, infer_in_workers
 from nosql_advisor.progress import Reporter
+from nosql_advisor.redact import resolve_source, scrub
 from nosql_advisor.rules import TENANT_KEYS
 from nosql_advisor.schema.load import DeclaredSchema, declared_from_options
 from nosql_advisor.schema.validate import ValidationResult, ValidationTally
@@ -24,7 +25,7 @@ from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape, ShapeBuilder
 from nosql_advisor.shape.infer import MAX_WALK_DEPTH
 from nosql_advisor.sources import dump, export, live
 from nosql_advisor.sources.base import CollectionInfo, Document, Selection, reservoir, split_namespace
-from nosql_advisor.sources.files import file_kind, find_collection_files, namespace_of
+from nosql_advisor.sources.files import file_kind, find_collection_files, namespace_of, printable
 
 
 @dataclass(frozen=True)
@@ -81,19 +82,35 @@ class Landscape:
 
     sources: list[dict] = field(default_factory=list)
     collections: list[Collection] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=ProblemList)  # bounded per file (errors.py)
     workload: object | None = None  # workload.shapes.Workload from --profile / --log, when read
+
+    def not_checked(self) -> dict[tuple[str, str], str]:
+        """(namespace, rule) -> why that rule could not be checked there: each collection's
+        `not_checked` and the workload's (a database's unreadable system.profile counts for each
+        of its collections). Rules report nothing there, and report.json's coverage says why."""
+        reasons = {(c.info.namespace, rule): reason for c in self.collections
+                   for rule, reason in c.info.not_checked.items()}
+        for where, rules in sorted(getattr(self.workload, "not_checked", {}).items()):
+            scanned = [c.info.namespace for c in self.collections if "." not in where
+                       and c.info.namespace.partition(".")[0] == where]
+            for namespace in scanned or [where]:
+                for rule, reason in rules.items():
+                    reasons.setdefault((namespace, rule), reason)
+        return reasons
 
 
 def scan_sources(specs: list[str], options: ScanOptions, reporter: Reporter | None = None) -> Landscape:
     """Scan every source; several sources make one landscape (namespaces must not repeat)."""
+    specs = [resolve_source(spec) for spec in specs]  # env:NAME, file:PATH (redact.py)
     reporter = reporter or Reporter(enabled=False)
     landscape = Landscape()
     for spec in specs:
         try:
-            found = scan_uri(spec, options, reporter) if live.is_uri(spec) else scan_path(Path(spec), options, reporter)
+            found = (scan_uri(spec, options, reporter, landscape.problems) if live.is_uri(spec)
+                     else scan_path(Path(spec), options, reporter, landscape.problems))
         except AdvisorError as error:  # one bad source does not stop the others
-            message = str(error).removeprefix(f"{_safe(spec)}: ")
+            message = scrub(str(error), [spec]).removeprefix(f"{_safe(spec)}: ")
             landscape.problems.append(Problem(_safe(spec), message, error.exit_code))
             found = []
         _add_source(landscape, spec, found)
@@ -123,7 +140,7 @@ def _add_source(landscape: Landscape, spec: str, found: list[Collection]) -> Non
 
 
 def _safe(spec: str) -> str:
-    return live.redact_uri(spec) if live.is_uri(spec) else spec
+    return live.redact_uri(spec)  # unchanged unless it reads as a URI (in any case: MONGODB://)
 
 
 def _path_kind(found: list[Collection]) -> str:
@@ -143,40 +160,87 @@ BATCHED: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-def scan_path(source: Path, options: ScanOptions, reporter: Reporter) -> list[Collection]:
+def scan_path(source: Path, options: ScanOptions, reporter: Reporter,
+              problems: list[Problem] | None = None) -> list[Collection]:
+    """Every selected collection file under `source`. What cannot be read (a folder, a file) is
+    a problem in `problems` and the rest is read."""
+    problems = ProblemList() if problems is None else problems
     collections = []
-    for path in find_collection_files(source):
+    for path in find_collection_files(source, problems):
         namespace = namespace_of(path)
+        if printable(path.name) != path.name:
+            problems.append(_odd_name(path, namespace))
         if options.selection.wants(*split_namespace(namespace)):
-            collections.append(scan_file(path, namespace, options, reporter))
+            collection = scan_file(path, namespace, options, reporter)
+            if collection is None:
+                problems.append(Problem(printable(str(path)), f"cannot read this file ({unreadable(path)}); skipped"))
+            else:
+                collections.append(collection)
     return collections
 
 
-def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Reporter) -> Collection:
+def _odd_name(path: Path, namespace: str) -> Problem:
+    """A file name that is not UTF-8 cannot be a MongoDB collection name (bad input, exit 2);
+    one holding control characters can, and is only shown escaped (a note)."""
+    if path.name.encode("utf-8", "surrogateescape") != path.name.encode("utf-8", "replace"):
+        return Problem(printable(str(path)), f"the file name is not UTF-8, so not a MongoDB collection name; "
+                       f"read as {namespace}")
+    return Problem(printable(str(path)), f"the file name holds control characters; read as {namespace}", EXIT_OK)
+
+
+def unreadable(path: Path) -> str | None:
+    """Why `path` cannot be opened for reading (None: it can)."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as error:
+        return (error.strerror or str(error)).lower()
+
+
+def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Reporter) -> Collection | None:
+    """One collection file read (or sampled) into its shape; None when it cannot be opened."""
+    if unreadable(path) is not None:
+        return None
     kind = file_kind(path)
-    info = CollectionInfo(namespace=namespace, location=str(path), kind=kind)
+    info = CollectionInfo(namespace=namespace, location=printable(str(path)), kind=kind, problems=ProblemList())
     if kind == "dump":
-        info.indexes, info.options = dump.load_metadata(path, info.problems)
-        info.has_metadata = dump.metadata_path(path) is not None
+        info.indexes, info.options, info.has_metadata = dump.load_metadata(path, info.problems)
     one_pass = _Pass(info, options)
-    task = reporter.task(f"reading {path.name}", path.stat().st_size)
+    task = reporter.task(f"reading {printable(path.name)}", path.stat().st_size)
+    stops: list[Problem] = []
     with paused_gc():
         if options.selection.sample_size is None and (kind == "dump" or export.is_ndjson(path)):
-            read_whole_file(path, one_pass, options, task.advance)
+            read_whole_file(path, one_pass, options, task.advance, stops)
         else:
-            for document, size in read_file_documents(path, info, options.selection, task.advance):
+            for document, size in read_file_documents(path, info, options.selection, task.advance, stops):
                 one_pass.add(document, size)
     task.finish()
+    info.problems.extend(_with_count(stop, _documents_read(one_pass, options)) for stop in stops)
     return one_pass.finish()
 
 
-def read_whole_file(path: Path, one_pass: _Pass, options: ScanOptions, advance) -> None:
+def _documents_read(one_pass: _Pass, options: ScanOptions) -> int:
+    """Documents read before a stop: decoded ones of a whole read, records seen by a sample."""
+    if options.selection.sample_size is not None:
+        return one_pass.info.estimated_count or 0
+    one_pass.builder.flush()
+    return one_pass.builder.root.objects
+
+
+def _with_count(stop: Problem, documents: int) -> Problem:
+    """A problem that stopped the reading (a truncation, a broken stream), saying exactly how
+    many documents before it were read."""
+    read = {0: "no document before it was read", 1: "the 1 document before it was read"}.get(
+        documents, f"the {documents:,} documents before it were read")
+    return Problem(stop.where, f"{stop.message}; {read}", stop.exit_code)
+
+
+def read_whole_file(path: Path, one_pass: _Pass, options: ScanOptions, advance, stops: list[Problem]) -> None:
     """Every document of a BSON or NDJSON file, batch by batch, in this process or in several.
-    A problem that stops the reading (truncation, a broken gzip stream) is the last one."""
+    A problem that stops the reading (truncation, a broken gzip stream) goes to `stops`."""
     info = one_pass.info
     read_batches, decode_batch = BATCHED[info.kind]
-    stops: list[Problem] = []
-    batches = read_batches(path, stops, advance)
+    batches = read_batches(path, info.problems, advance, stops=stops)
     if _in_parallel(path, options):
         one_pass.builder, one_pass.tally, info.estimated_count = infer_in_workers(
             batches, decode_batch, path, info.namespace, options, one_pass.declared, info.problems)
@@ -187,7 +251,6 @@ def read_whole_file(path: Path, one_pass: _Pass, options: ScanOptions, advance) 
             info.estimated_count += records
             for document, size in documents:
                 one_pass.add(document, size)
-    info.problems.extend(stops)
 
 
 def _in_parallel(path: Path, options: ScanOptions) -> bool:
@@ -209,13 +272,15 @@ def paused_gc():
             gc.enable()
 
 
-def read_file_documents(path: Path, info: CollectionInfo, selection: Selection, advance) -> Iterator[Document]:
+def read_file_documents(path: Path, info: CollectionInfo, selection: Selection, advance,
+                        stops: list[Problem] | None = None) -> Iterator[Document]:
     """Every document of the file, or a seeded uniform sample of `selection.sample_size`.
 
-    Sets `info.estimated_count` to the number of documents in the file once it is read.
-    """
+    Sets `info.estimated_count` to the number of documents in the file once it is read. A
+    problem that stops the reading goes to `stops` (to `info.problems` when not given)."""
     read_records, decode_record = READERS[info.kind]
-    counted = _counting(read_records(path, info.problems, advance), info)
+    stops = info.problems if stops is None else stops
+    counted = _counting(read_records(path, info.problems, advance, stops=stops), info)
     if selection.sample_size is not None:
         counted = iter(reservoir(counted, selection.sample_size, selection.seed))
     for record in counted:
@@ -231,10 +296,19 @@ def _counting(records: Iterator, info: CollectionInfo) -> Iterator:
         yield record
 
 
+def _nothing_read(info: CollectionInfo) -> str:
+    """Why a collection read to the end gave no document: it is empty, or (a live one listed
+    with documents, still there) it was emptied while it was scanned."""
+    if info.kind == "live" and info.estimated_count:
+        return (f"no documents read although about {info.estimated_count:,} were estimated "
+                "(the collection is still there: emptied while it was scanned?)")
+    return "empty collection: no documents to infer a shape from"
+
+
 def _add_notes(info: CollectionInfo, shape: CollectionShape) -> None:
     """Notes (exit code 0) for what a user should know but is not an error."""
-    if shape.sampled == 0 and not info.problems:
-        info.problems.append(Problem(info.namespace, "empty collection: no documents to infer a shape from", EXIT_OK))
+    if shape.sampled == 0 and not info.problems and info.status == "complete":
+        info.problems.append(Problem(info.namespace, _nothing_read(info), EXIT_OK))
     if shape.capped:
         where = ", ".join(f"'{path or '(top level)'}' ({n})" for path, n in list(shape.capped.at.items())[:3])
         info.problems.append(Problem(
@@ -249,14 +323,17 @@ def _add_notes(info: CollectionInfo, shape: CollectionShape) -> None:
 
 # -- live -------------------------------------------------------------------------------
 
-def scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
-    return asyncio.run(_scan_uri(uri, options, reporter))
+def scan_uri(uri: str, options: ScanOptions, reporter: Reporter,
+             problems: list[Problem] | None = None) -> list[Collection]:
+    """Every selected collection of the server at `uri`. A database that cannot be listed is a
+    problem in `problems`; a collection that cannot be read to the end carries its status."""
+    return asyncio.run(_scan_uri(uri, options, reporter, [] if problems is None else problems))
 
 
-async def _scan_uri(uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
+async def _scan_uri(uri: str, options: ScanOptions, reporter: Reporter, problems: list[Problem]) -> list[Collection]:
     client = live.open_client(uri, options.live)
     try:
-        return await _scan_client(client, uri, options, reporter)
+        return await _scan_client(client, uri, options, reporter, problems)
     finally:
         await client.close()
 
@@ -268,7 +345,7 @@ async def scan_client(client, options: ScanOptions, reporter: Reporter | None = 
     own read preference and timeouts apply; `location` names it in messages and the report."""
     landscape = Landscape()
     try:
-        found = await _scan_client(client, location, options, reporter or Reporter(enabled=False))
+        found = await _scan_client(client, location, options, reporter or Reporter(enabled=False), landscape.problems)
     except AdvisorError as error:
         landscape.problems.append(Problem(location, str(error).removeprefix(f"{location}: "), error.exit_code))
         found = []
@@ -278,25 +355,32 @@ async def scan_client(client, options: ScanOptions, reporter: Reporter | None = 
     return landscape
 
 
-async def _scan_client(client, uri: str, options: ScanOptions, reporter: Reporter) -> list[Collection]:
-    infos = await live.list_collections(client, uri, options.selection, options.live)
+async def _scan_client(client, uri: str, options: ScanOptions, reporter: Reporter,
+                       problems: list[Problem]) -> list[Collection]:
+    """List and describe the collections, then sample several at a time. A fault marks what it
+    hit (live.Reader); a server lost on the way leaves the rest marked, not waited for."""
+    reader = live.Reader(client, uri, options.live)
+    infos = await live.list_collections(reader, options.selection, problems)
     limit = asyncio.Semaphore(options.live.concurrency)
     size = options.selection.sample_size or live.DEFAULT_SAMPLE_SIZE
 
     async def one(info: CollectionInfo) -> Collection:
         async with limit:
-            return await _sample_collection(client, uri, info, size, options, reporter)
+            return await _sample_collection(reader, info, size, options, reporter)
 
     return list(await asyncio.gather(*(one(info) for info in infos)))
 
 
-async def _sample_collection(client, uri: str, info: CollectionInfo, size: int, options: ScanOptions,
+async def _sample_collection(reader: live.Reader, info: CollectionInfo, size: int, options: ScanOptions,
                              reporter: Reporter) -> Collection:
+    """One collection's sample through one inference pass; what was read before a failure is kept."""
     one_pass = _Pass(info, options)
     task = reporter.task(f"sampling {info.namespace}", min(size, info.estimated_count or 0) or None)
-    async with live.guard(uri, info.namespace):
-        async for document, bson_size in live.sample_documents(client, info, size, options.live):
-            one_pass.add(document, bson_size)
-            task.advance(1)
+
+    def add(document: dict, bson_size: int) -> None:
+        one_pass.add(document, bson_size)
+        task.advance(1)
+
+    await reader.sample_into(info, size, add)
     task.finish()
     return one_pass.finish()

@@ -1,5 +1,9 @@
 """Benchmarks (figures to read, never asserted in tests). `scripts/bench shape --help`.
 
+memory: peak RSS and wall time of `nosql-advisor shape`/`queries --log` on a 200 MB and a 600 MB
+NDJSON line, a 200 MB log line, a million bad NDJSON lines and a million bad log lines
+(scripts/bench_memory.py), beside what issue 10 measured before the readers were bounded.
+
 shape: inference over synthetic orders documents (~1.1 KB in BSON), as a BSON file and as NDJSON,
 next to the floor (bson.decode_file_iter alone) and the peer mongodb-schema (Compass's library,
 run with Node) in the same run. Each contender runs in its own process so its peak RSS is its own.
@@ -220,11 +224,22 @@ def main() -> None:
     logs.add_argument("--lines", type=int, default=1_000_000, help="log lines to generate (default 1000000)")
     logs.add_argument("--work", default=str(ROOT / "bench-work"), help="work folder (default bench-work/)")
     logs.add_argument("--only", help="run only contenders whose name contains this")
+    memory = commands.add_parser("memory", help="peak RSS and time of shape/queries on a 200 MB and a 600 MB NDJSON "
+                                                "line, a 200 MB log line, a million bad NDJSON lines and a million "
+                                                "bad log lines, beside the figures issue 10 measured before")
+    memory.add_argument("--work", default=None, help="where the temporary folder goes (default: the system's)")
+    memory.add_argument("--only", help="run only cases whose name contains this (ndjson, log, 600mb, bad...)")
+    memory.add_argument("--against", help="also run each case with the package in this folder (another checkout)")
     args = parser.parse_args()
     if args.command == "logs":
         from bench_logs import logs_bench  # scripts/bench_logs.py
 
         logs_bench(args)
+        return
+    if args.command == "memory":
+        from bench_memory import memory_bench  # scripts/bench_memory.py
+
+        memory_bench(args)
         return
     shape_bench(args)
 

@@ -3,7 +3,10 @@ and the third-party corpus beside the checkout."""
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -37,10 +40,53 @@ def corpus() -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `corpus` skip with a reason when ../shared/corpus is absent."""
+    """Tests marked `corpus` skip with a reason when ../shared/corpus is absent; the `live`
+    marker must agree with the tests that really reach a server."""
+    check_live_markers(items)
     if CORPUS.is_dir():
         return
     skip = pytest.mark.skip(reason="../shared/corpus not present")
     for item in items:
         if "corpus" in item.keywords:
             item.add_marker(skip)
+
+
+# What starting a server looks like in a test or one of its fixtures: the helper, the program
+# run by hand, or the CLI's `demo run` (which starts its own SecantusDB process).
+STARTS_A_SERVER = re.compile(r"start_secantus\(|Popen\(\[find_secantusd\(\)|\"demo\",\s*\"run\"")
+
+
+def reaches_a_server(item) -> bool:
+    """The test uses `mongo_uri` (directly or through a fixture), or its code or a fixture's
+    code starts a server."""
+    if "mongo_uri" in getattr(item, "fixturenames", ()):
+        return True
+    functions = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in (info.name2fixturedefs.values() if info else ()):
+        functions += [definition.func for definition in definitions]
+    return any(STARTS_A_SERVER.search(source_of(function)) for function in functions if function)
+
+
+def source_of(function) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def check_live_markers(items) -> None:
+    """A test that reaches a server without `live` is a usage error (`-m "not live"` would run it
+    without one); a `live` test that reaches none is named in a warning."""
+    unmarked, idle = [], []
+    for item in items:
+        live, reaches = item.get_closest_marker("live") is not None, reaches_a_server(item)
+        if reaches and not live:
+            unmarked.append(item.nodeid)
+        elif live and not reaches:
+            idle.append(item.nodeid)
+    for nodeid in idle:
+        warnings.warn(f"{nodeid} is marked live but reaches no server", pytest.PytestWarning, stacklevel=1)
+    if unmarked:
+        raise pytest.UsageError("these tests reach a server but are not marked @pytest.mark.live: "
+                                + ", ".join(unmarked))

@@ -134,10 +134,17 @@ def test_unreachable_server_exits_3_without_the_password(tmp_path):
     assert done.returncode == 3
     assert len(done.stderr.strip().splitlines()) == 1
     assert "cannot connect" in done.stderr and "alice:***@" in done.stderr
-    for text in (done.stdout, done.stderr, (tmp_path / "out" / "report.json").read_text()):
+    assert not (tmp_path / "out").exists()  # nothing read, so no (empty) report written
+    for text in (done.stdout, done.stderr):
         assert "s3cr3tPass" not in text
 
 
 def test_bad_usage_is_exit_2(tmp_path):
-    done = run("shape", "--sample-size", "0", "x", cwd=tmp_path)
+    """A readable dump, so the exit 2 can only come from `--sample-size 0`: the same source with
+    `--sample-size 1` is read."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "orders.bson").write_bytes(b"".join(bson.encode({"_id": i}) for i in range(3)))
+    done = run("shape", "--sample-size", "0", "shop", cwd=tmp_path)
     assert done.returncode == 2
+    assert "--sample-size" in done.stderr
+    assert run("shape", "--sample-size", "1", "shop", cwd=tmp_path).returncode == 0

@@ -132,11 +132,13 @@ def test_libbson_reads_every_line_as_json_util_does(dataset):
     line, on the first 3,000 lines of each dataset: the same document and BSON size."""
     from itertools import islice
 
-    from nosql_advisor.sources.export import JSON_OPTIONS, decode_export_record, line_to_bson
+    from nosql_advisor.sources.export import decode_export_record, line_to_bson
+
+    export_json = json_util.JSONOptions(datetime_conversion=json_util.DatetimeConversion.DATETIME_AUTO, tz_aware=False)
 
     with gzip.open(dataset, "rb") as handle:
         lines = list(islice(handle, 3000))
     for number, line in enumerate(lines, 1):
-        expected = json_util.loads(line, json_options=JSON_OPTIONS)
+        expected = json_util.loads(line, json_options=export_json)
         assert decode_export_record((line, number), dataset, []) == (expected, len(bson.encode(expected))), number
     assert all(line_to_bson(line) is not None for line in lines)  # and every line took the libbson path

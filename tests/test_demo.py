@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import bson
@@ -20,7 +20,6 @@ from bson import json_util
 from nosql_advisor.advise import advise
 from nosql_advisor.demo import build_demo, write_dump, write_export, write_schema_files
 from nosql_advisor.demo.docs import collections_table, planted_table
-from nosql_advisor.demo.maker import END, START
 from nosql_advisor.rules import all_rules
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.schema.load import load_declared
@@ -77,13 +76,16 @@ def test_manifest_lists_what_the_data_holds(demo):
     assert manifest["global_collections"] == ["shop.tenants"]
 
 
+DEMO_START, DEMO_END = datetime(2024, 6, 30, 12), datetime(2026, 6, 30, 12)  # docs/demo.md: two fixed years
+
+
 def test_object_ids_carry_the_creation_time_within_two_fixed_years(demo):
     for collection in demo.collections:
         for document in collection.documents:
             if "created_at" in document and not isinstance(document["_id"], str):
                 made = document["_id"].generation_time
                 assert made == document["created_at"].replace(tzinfo=timezone.utc)
-                assert START <= document["created_at"] <= document["updated_at"] <= END
+                assert DEMO_START <= document["created_at"] <= document["updated_at"] <= DEMO_END
 
 
 def test_one_tenant_holds_most_orders_and_the_rest_is_even(demo):
@@ -218,4 +220,4 @@ def test_missing_server_program_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setattr(server.sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(InputError, match=r"pip install 'nosql-advisor\[demo\]'"):
-        server.start_secantus()
+        server.find_secantusd()  # what start_secantus asks first; no server starts, so not `live`

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import uuid
 from pathlib import Path
 
 import bson
 import pytest
 from bson import Int64, ObjectId, json_util
+from pymongo import MongoClient
 
 from nosql_advisor.advise import advise
 from nosql_advisor.errors import InputError
@@ -164,12 +164,34 @@ def test_cli_validators_writes_json_and_a_mongosh_script(tmp_path):
     assert 'db.getSiblingDB("shop").runCommand(' in script and '"collMod": "products"' in script
 
 
-def test_cli_apply_refuses_without_yes_when_stdin_is_not_a_terminal(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "nosql_advisor", "validators",
-                           "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200", "--out", "v", "--apply"],
-                          capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
-    assert done.returncode == 3  # cannot connect comes first; nothing was applied
-    assert "Traceback" not in done.stderr
+@pytest.mark.live
+def test_cli_apply_refuses_without_yes_when_stdin_is_not_a_terminal(mongo_uri, tmp_path):
+    """A reachable server holding data with no validator: the scan completes and writes the
+    validator files, then the missing --yes (stdin is not a terminal) is what exits 2, and the
+    server is unchanged. The same command with --yes does apply, so nothing else stood in the way."""
+    name = f"drift_{uuid.uuid4().hex[:8]}"
+    client = MongoClient(mongo_uri)
+    try:
+        client[name]["products"].insert_many(PRODUCTS)
+        collections_before = client[name].list_collections()
+        before = [(c["name"], c.get("options", {})) for c in collections_before]
+        documents_before = list(client[name]["products"].find().sort("_id"))
+        command = ("validators", mongo_uri, "--db", name, "--out", "v", "--apply", "-q")
+
+        refused = run_cli(*command, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert "--yes" in refused.stderr
+        assert (tmp_path / "v" / f"{name}.products.json").is_file()  # the scan got as far as the plan
+        assert [(c["name"], c.get("options", {})) for c in client[name].list_collections()] == before
+        assert "validator" not in client[name]["products"].options()
+        assert list(client[name]["products"].find().sort("_id")) == documents_before
+
+        applied = run_cli(*command, "--yes", cwd=tmp_path)
+        assert applied.returncode == 0, applied.stderr
+        assert "$jsonSchema" in client[name]["products"].options()["validator"]
+    finally:
+        client.drop_database(name)
+        client.close()
 
 
 def test_long_ints_are_long_in_the_generated_validator(tmp_path):

@@ -147,10 +147,26 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
 documents = st.lists(st.dictionaries(keys, values, max_size=4), min_size=1, max_size=20)
 
 
+# The element type bytes of the BSON spec (bsonspec.org) and their $type aliases: the recount
+# asks PyMongo's encoder what a value becomes, not the tool's own type classifier.
+BSON_TYPE_BYTES = {0x01: "double", 0x02: "string", 0x03: "object", 0x04: "array", 0x05: "binData",
+                   0x07: "objectId", 0x08: "bool", 0x09: "date", 0x0A: "null", 0x0B: "regex",
+                   0x0D: "javascript", 0x0F: "javascriptWithScope", 0x10: "int", 0x11: "timestamp",
+                   0x12: "long", 0x13: "decimal", 0xFF: "minKey", 0x7F: "maxKey"}
+
+
+def bson_type_of(value) -> str:
+    """The type byte of the one element of {"v": value} once encoded (after the int32 length)."""
+    return BSON_TYPE_BYTES[bson.encode({"v": value})[4]]
+
+
+def test_the_recount_reads_types_from_the_encoded_bytes():
+    assert [bson_type_of(v) for v in (1, 2**31, Int64(1), 1.5, "s", None, True, [1], {"a": 1})] == [
+        "int", "long", "long", "double", "string", "null", "bool", "array", "object"]
+
+
 def recount(docs):
     """path -> [count, parent object occurrences, {type: n}, array count, min len, max len]."""
-    from nosql_advisor.bsontypes import bson_type_of
-
     table: dict = {}
     parents: dict = {"": 0}
 

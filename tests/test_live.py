@@ -13,9 +13,6 @@ from pymongo import MongoClient
 
 from helpers import run_cli
 
-pytestmark = pytest.mark.live
-
-
 run = run_cli
 
 
@@ -48,6 +45,7 @@ def shapes(done: subprocess.CompletedProcess) -> dict:
     return {s["namespace"]: s for s in json.loads(done.stdout)}
 
 
+@pytest.mark.live
 def test_every_collection_is_listed_counted_and_sampled(mongo_uri, shop, tmp_path):
     found = shapes(run("shape", mongo_uri, "--db", shop, "--json", "-q", cwd=tmp_path))
     assert sorted(found) == [f"{shop}.orders", f"{shop}.users"]  # system.profile skipped
@@ -58,6 +56,7 @@ def test_every_collection_is_listed_counted_and_sampled(mongo_uri, shop, tmp_pat
     assert users["sampled"] == 50  # a smaller collection is read whole
 
 
+@pytest.mark.live
 def test_sample_size_and_collection_filter(mongo_uri, shop, tmp_path):
     found = shapes(run("shape", mongo_uri, "--db", shop, "-c", "ord*", "-n", "200", "--json", "-q", cwd=tmp_path))
     assert list(found) == [f"{shop}.orders"]
@@ -66,6 +65,7 @@ def test_sample_size_and_collection_filter(mongo_uri, shop, tmp_path):
     assert whole[f"{shop}.orders"]["sampled"] == 3000
 
 
+@pytest.mark.live
 def test_report_holds_indexes_and_the_declared_validator(mongo_uri, shop, tmp_path):
     done = run("scan", mongo_uri, "--db", shop, "--out", "out", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -87,6 +87,7 @@ def test_report_holds_indexes_and_the_declared_validator(mongo_uri, shop, tmp_pa
 
 
 def test_index_sizes_are_read_from_storage_stats():
+    """A $collStats reply as plain data (no server, so not `live`)."""
     from nosql_advisor.sources.live import storage_sizes
 
     stats = {"size": 5000, "storageSize": 8192, "totalIndexSize": 40960, "indexSizes": {"n_1": 20480, "_id_": 20480}}
@@ -96,6 +97,7 @@ def test_index_sizes_are_read_from_storage_stats():
     assert storage_sizes(None) is None
 
 
+@pytest.mark.live
 def test_unknown_database_is_exit_2_in_one_line(mongo_uri, tmp_path):
     done = run("shape", mongo_uri, "--db", "no_such_db_here", cwd=tmp_path)
     assert done.returncode == 2
@@ -103,6 +105,7 @@ def test_unknown_database_is_exit_2_in_one_line(mongo_uri, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.live
 @pytest.mark.skipif(bool(os.environ.get("NOSQL_ADVISOR_TEST_URI")),
                     reason="starts its own SecantusDB with --auth; runs only without NOSQL_ADVISOR_TEST_URI")
 def test_a_read_only_user_can_scan_and_bad_credentials_exit_3(tmp_path):
@@ -125,6 +128,7 @@ def test_a_read_only_user_can_scan_and_bad_credentials_exit_3(tmp_path):
         assert "reader:***@" in done.stderr
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("driver", ["pymongo", "motor"])
 def test_a_library_caller_can_pass_its_own_async_client(mongo_uri, shop, driver):
     import asyncio

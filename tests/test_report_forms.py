@@ -20,7 +20,7 @@ from nosql_advisor.report.html import render_html
 from nosql_advisor.report.indexes_out import createindexes_script, index_name, write_index_scripts
 from nosql_advisor.report.locate import locate_path
 from nosql_advisor.report.markdown import render_markdown
-from nosql_advisor.report.risk import LIMIT, growth, scale_risk, top_risks
+from nosql_advisor.report.risk import growth, scale_risk, top_risks
 from nosql_advisor.report.sarif import artifact_uri, rule_catalogue
 
 
@@ -32,6 +32,9 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 # -- scale risk --------------------------------------------------------------------------
+
+
+SIXTEEN_MIB = 16 * 1024 * 1024  # MongoDB's BSON document size limit, 16,777,216 bytes
 
 
 def entry(**changes) -> dict:
@@ -81,16 +84,16 @@ def test_scale_risk_projects_growing_arrays_and_ranks_risks():
     comments = risk["arrays"][0]
     assert comments["path"] == "comments" and comments["growing"]
     assert comments["p99_in_12_months"] == 80 + 12 * 4.0
-    assert comments["months_to_16_mib"] == round((LIMIT - 8000) / (4.0 * 100.0)) == risk["months_to_16_mib"]
+    assert comments["months_to_16_mib"] == round((SIXTEEN_MIB - 8000) / (4.0 * 100.0)) == risk["months_to_16_mib"]
     tags = risk["arrays"][1]
     assert not tags["growing"] and "months_to_16_mib" not in tags  # noise is not projected
     assert risk["tenant_skew"] == {"key": "tenant_id", "tenants": 7, "top_share": 0.6, "top_count": 600}
     assert risk["indexes"] == {"count": 2, "total_bytes": None}
-    assert risk["document_size"]["p99_share_of_limit"] == round(8000 / LIMIT, 6)
+    assert risk["document_size"]["p99_share_of_limit"] == round(8000 / SIXTEEN_MIB, 6)
     # high before medium before low; between the two highs, the 8 MiB document weighs more than 1 % missing
     assert [r["rule"] for r in risk["top_risks"]] == ["DM103", "DM302", "DM102", "DM305"]
     assert [r["baselined"] for r in risk["top_risks"]] == [False, False, False, True]
-    assert risk["top_risks"][0]["docs"] == "docs/rules/DM103.md"
+    assert risk["top_risks"][0]["docs"] == "nosql_advisor/rules/pages/DM103.md"
 
 
 def test_unknown_indexes_are_not_zero_and_risks_are_capped(posts):
@@ -197,7 +200,7 @@ def test_format_prints_one_form_on_stdout_and_the_summary_on_stderr(posts):
     text = run(posts, "scan", "d", "--out", "r4")
     assert "top risks" in text.stdout and "report: r4/report.html" in text.stdout
     assert sorted(p.name for p in (posts / "r4").iterdir()) == [
-        "report.html", "report.json", "report.md", "report.sarif", "validators"]
+        ".nosql-advisor-output", "report.html", "report.json", "report.md", "report.sarif", "validators"]
     assert run(posts, "scan", "d", "--format", "xml", "-q").returncode == 2
 
 
@@ -208,6 +211,25 @@ def test_docs_url_links_rules_in_markdown_and_sarif(posts):
     rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert rules["DM101"]["helpUri"] == f"{base}/DM101.md"
     assert f"[DM101]({base}/DM101.md)" in (posts / "r" / "report.md").read_text()
+
+
+def test_without_docs_url_no_link_points_at_a_missing_page(posts):
+    """No --docs-url: no helpUri and no relative rule link (there is no page beside the report);
+    the SARIF help carries the whole packaged page instead."""
+    run(posts, "scan", "d", "--out", "r", "-q")
+    page = (Path(__file__).resolve().parent.parent / "nosql_advisor" / "rules" / "pages" / "DM101.md").read_text(encoding="utf-8")
+    rules = {r["id"]: r for r in json.loads((posts / "r" / "report.sarif").read_text())["runs"][0]["tool"]["driver"]["rules"]}
+    assert not any("helpUri" in rule for rule in rules.values())
+    assert rules["DM101"]["help"] == {"text": page, "markdown": page}
+    markdown = (posts / "r" / "report.md").read_text()
+    assert "| DM101 |" in markdown and "](" not in markdown and "docs/rules" not in markdown
+
+
+def test_a_relative_docs_url_is_bad_usage(posts):
+    """SARIF's helpUri is an absolute URI: `--docs-url docs/rules` is refused, not written."""
+    done = run(posts, "scan", "d", "--out", "r", "--docs-url", "docs/rules", "-q")
+    assert done.returncode == 2 and "--docs-url" in done.stderr
+    assert not (posts / "r").exists()
 
 
 # -- markdown budget -----------------------------------------------------------------------
@@ -248,6 +270,7 @@ def test_index_scripts_are_written_per_database_from_index_advice(tmp_path):
     assert index_name([["a", 1], ["b", "text"]]) == "a_1_b_text"
 
 
+@pytest.mark.live
 def test_the_index_script_commands_build_the_indexes_on_a_real_server(mongo_uri):
     """The createIndexes command of each script, run as it stands: the server accepts it and lists
     the indexes with the recommended keys, in order."""

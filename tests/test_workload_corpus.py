@@ -207,5 +207,7 @@ def test_a_profile_in_shell_syntax_is_bad_input_naming_file_and_line(corpus):
     workload = read_workload(profiles=[str(path)])
     shell_only = re.compile(r"\b(UUID|NumberLong|NumberInt|ISODate|ObjectId|Timestamp|BinData)\(|: /")
     first_bad = next(n for n, line in enumerate(opened(path), 1) if shell_only.search(line))
-    assert workload.problems and workload.problems[0].exit_code == 2
-    assert workload.problems[0].where == f"{path}:{first_bad}"
+    verdict, first_line = workload.problems[0], workload.problems[1]
+    assert verdict.where == str(path) and "holds no system.profile document" in verdict.message
+    assert verdict.exit_code == 2 and first_line.exit_code == 2
+    assert first_line.where == f"{path}:{first_bad}"

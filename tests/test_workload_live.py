@@ -9,17 +9,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 import uuid
 
 import pytest
 from pymongo import MongoClient
 
 from nosql_advisor.demo import build_demo, load_live
+from nosql_advisor.demo.server import start_secantus
 
 from helpers import run_cli
-
-pytestmark = pytest.mark.live
-
 
 run = run_cli
 
@@ -67,6 +66,7 @@ def workload_db(mongo_uri):
     client.close()
 
 
+@pytest.mark.live
 def test_scan_with_the_profile_finds_each_planted_problem_and_the_server_confirms_the_index(mongo_uri, workload_db, tmp_path):
     name, order = workload_db
     done = run("scan", mongo_uri, "--db", name, "--profile", mongo_uri, "--out", "out", "-q", cwd=tmp_path)
@@ -119,16 +119,67 @@ def test_scan_with_the_profile_finds_each_planted_problem_and_the_server_confirm
     assert report["index_advice"] == []
 
 
+def profiling_settings(client: MongoClient, database: str) -> tuple:
+    """(level, slowms, sampleRate) as the server holds them for `database`."""
+    reply = client[database].command("profile", -1)
+    return reply["was"], reply["slowms"], reply.get("sampleRate")
+
+
+@pytest.mark.live
 def test_the_tool_reads_the_profile_without_changing_the_profiling_level(mongo_uri, workload_db, tmp_path):
+    """The profiler is on (level 1, an unusual slowms) before the tool runs: a tool that turned it
+    off, reset slowms or set the level at all would change what this reads back after each command.
+    The slowms is high so the tool's own reads are never recorded (the counts below stay exact)."""
     name, _ = workload_db
     client = MongoClient(mongo_uri)
     try:
-        client[name].command("profile", 0)
-        done = run("queries", "--profile", mongo_uri, "--db", name, "--json", cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
-        level = client[name].command("profile", -1)["was"]
-        assert level == 0
-        shapes = json.loads(done.stdout)["shapes"]
+        client[name].command("profile", 1, slowms=4321, sampleRate=0.75)
+        assert profiling_settings(client, name) == (1, 4321, 0.75)
+        commands = [("queries", "--profile", mongo_uri, "--db", name, "--json"),
+                    ("scan", mongo_uri, "--db", name, "--profile", mongo_uri, "--out", "out", "-q"),
+                    ("queries", "--profile", f"{mongo_uri}?readPreference=primary", "--db", name, "--json")]
+        outputs = []
+        for command in commands:
+            done = run(*command, cwd=tmp_path)
+            assert done.returncode in (0, 1), done.stderr
+            assert profiling_settings(client, name) == (1, 4321, 0.75), command[0]
+            outputs.append(done.stdout)
+        shapes = json.loads(outputs[0])["shapes"]
         assert sum(s["count"] for s in shapes if s["namespace"] == f"{name}.orders" and s["op"] == "aggregate") == 25
     finally:
+        client[name].command("profile", 0, slowms=100, sampleRate=1.0)
         client.close()
+
+
+@pytest.mark.live
+def test_a_profile_read_the_server_stops_answering_ends_soon_after_max_time_ms_with_exit_4(tmp_path):
+    """The server holds the system.profile `find` for 60 s and ignores its maxTimeMS (a fail
+    point): the client gives up a few seconds after --max-time-ms, the run says what was cut short
+    and which rules that leaves unchecked, and exits 4 (partial), not 0 and not after a minute."""
+    with start_secantus(test_commands=True) as server:
+        client = MongoClient(server.uri)
+        client.shop.orders.insert_one({"tenant_id": "t1"})
+        client.shop.command("profile", 2)
+        client.shop.orders.find_one({"tenant_id": "t1"})
+        client.shop.command("profile", 0)
+        client.admin.command("configureFailPoint", "failCommand", mode="alwaysOn",
+                             data={"failCommands": ["find"], "appName": "advisor-profile",
+                                   "blockConnection": True, "blockTimeMS": 60_000})
+        started = time.monotonic()
+        done = run("queries", "--profile", f"{server.uri}?appName=advisor-profile", "--db", "shop",
+                   "--max-time-ms", "1000", cwd=tmp_path)
+        elapsed = time.monotonic() - started
+        client.close()
+    assert done.returncode == 4, done.stderr
+    assert elapsed < 25, elapsed  # twice (PyMongo retries a read once) 1 s + the 5 s margin, + start-up: not 60 s
+    assert "shop.system.profile: not read (" in done.stderr
+    assert "DM304, DM401, DM402, DM403, DM406, DM407 not checked in full" in done.stderr
+
+
+def test_a_profile_server_that_cannot_be_reached_or_resolved_is_exit_3_on_one_line(tmp_path):
+    for uri in ("mongodb://reader:Pa55word@127.0.0.1:1/shop?serverSelectionTimeoutMS=500",
+                "mongodb+srv://reader:Pa55word@no-such-cluster.invalid/shop"):
+        done = run("queries", "--profile", uri, cwd=tmp_path)
+        assert done.returncode == 3, (uri, done.stderr)
+        assert done.stderr.startswith("error: mongodb") and done.stderr.count("\n") == 1, done.stderr
+        assert "Pa55word" not in done.stderr and "reader:***@" in done.stderr

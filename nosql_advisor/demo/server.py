@@ -64,11 +64,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_secantus(storage: Path | None = None, auth: bool = False, timeout: float = 30) -> LocalServer:
+def start_secantus(storage: Path | None = None, auth: bool = False, timeout: float = 30,
+                   test_commands: bool = False) -> LocalServer:
     """Start `secantusd-py` on a free loopback port and wait until it answers `hello`.
 
     With `storage` given, that folder is used and kept (a test can restart it with auth);
-    otherwise a temporary folder is made and removed by `stop()`.
+    otherwise a temporary folder is made and removed by `stop()`. `test_commands` enables
+    `configureFailPoint` (fault-injection tests only: any client could arm a fail point).
     """
     owns = storage is None
     folder = Path(tempfile.mkdtemp(prefix="secantus-")) if owns else Path(storage)
@@ -76,6 +78,7 @@ def start_secantus(storage: Path | None = None, auth: bool = False, timeout: flo
     port = free_port()
     command = [find_secantusd(), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
                str(folder / "data"), "--log-level", "WARNING"] + (["--auth"] if auth else [])
+    command += ["--enable-test-commands"] if test_commands else []
     log = open(folder / "secantusd.log", "ab")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import bson
 from bson import json_util
-from pymongo import MongoClient
 
+from nosql_advisor.apply import connect, translated
 from nosql_advisor.demo.generate import Demo, DemoCollection
 
 CANONICAL = json_util.CANONICAL_JSON_OPTIONS
 BATCH = 1000
+LOAD_TIMEOUT_MS = 120_000  # the client's socket timeout while loading (a batch insert, an index build)
 
 
 def _open(path: Path, gzip: bool):
@@ -58,13 +59,23 @@ def write_export(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
                               lambda document: json_util.dumps(document, json_options=CANONICAL).encode() + b"\n")
 
 
+def existing_collections(uri: str, database: str) -> list[str]:
+    """The collections `database` already holds on the server (`demo load` asks before it drops
+    a database that is not empty)."""
+    with connect(uri, LOAD_TIMEOUT_MS) as client, translated(uri, f"listCollections {database}"):
+        return sorted(client[database].list_collection_names())
+
+
 def load_live(demo: Demo, uri: str, drop: bool = True) -> None:
     """Create, fill and index every collection, then install validators with collMod, so the
     planted documents that violate them are already in (as on a real server with history).
 
-    drop=False keeps what else the database holds; a demo collection that already exists is
-    filled as it is (with the validator of an earlier load, the planted documents are refused)."""
-    with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
+    drop=True drops the demo database first: the CLI asks before that (`existing_collections`)
+    when it is not empty. drop=False keeps what else the database holds; a demo collection that
+    already exists is filled as it is (with the validator of an earlier load, the planted
+    documents are refused). Driver errors end the load with one line (exit 3 for cannot connect
+    or not authorised, 2 otherwise)."""
+    with connect(uri, LOAD_TIMEOUT_MS) as client, translated(uri, f"demo load into {demo.database}"):
         database = client[demo.database]
         if drop:
             client.drop_database(demo.database)

@@ -55,6 +55,6 @@ def duration(months: float | int) -> str:
 
 
 def rule_link(rule: str, docs_url: str | None) -> str:
-    """A markdown link to the rule page: the docs URL when given, else the repository path."""
-    target = f"{docs_url.rstrip('/')}/{rule}.md" if docs_url else f"docs/rules/{rule}.md"
-    return f"[{rule}]({target})"
+    """A markdown link to the rule page under the docs URL; without one, the bare id: a relative
+    link would point at a file that is not beside the report (`nosql-advisor rules ID` prints it)."""
+    return f"[{rule}]({docs_url.rstrip('/')}/{rule}.md)" if docs_url else rule

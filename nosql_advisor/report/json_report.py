@@ -17,6 +17,7 @@ from bson import json_util
 
 from nosql_advisor import __version__
 from nosql_advisor.advise import Advice
+from nosql_advisor.errors import ProblemList, error_count, place_of
 from nosql_advisor.report.locate import Located, locate_in, parse_with_lines
 from nosql_advisor.report.risk import scale_risk
 from nosql_advisor.scan import Collection, Landscape
@@ -47,9 +48,28 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
         "baselined": [{"rule": f.rule, "namespace": f.namespace, "path": f.path} for f in advice.baselined],
         "index_advice": advice.index_advice,
         "query_shapes": advice.query_shapes,
+        "coverage": coverage_entries(landscape),
         "problems": [{"where": p.where, "message": p.message} for p in problems[:MAX_PROBLEMS]],
-        "problems_omitted": max(0, len(problems) - MAX_PROBLEMS),
+        "problems_omitted": max(0, len(problems) - MAX_PROBLEMS) + _counted_not_kept(problems),
+        "problems_kept_per_file": getattr(problems, "limit", None),
+        "problem_counts": problem_counts(problems),
     }
+
+
+def _counted_not_kept(problems) -> int:
+    return problems.omitted_total() if isinstance(problems, ProblemList) else 0
+
+
+def problem_counts(problems) -> list[dict]:
+    """Per file (or namespace) with problems: how many were counted and how many are kept in
+    `problems` (a file of a million bad lines keeps the first PROBLEMS_KEPT_PER_FILE)."""
+    kept: dict[str, int] = {}
+    for problem in problems[:MAX_PROBLEMS]:
+        kept[place_of(problem.where)] = kept.get(place_of(problem.where), 0) + 1
+    omitted = problems.omitted if isinstance(problems, ProblemList) else {}
+    places = sorted(set(kept) | set(omitted))
+    counted = {place: (problems.counted(place) if isinstance(problems, ProblemList) else kept[place]) for place in places}
+    return [{"where": place, "counted": counted[place], "listed": kept.get(place, 0)} for place in places]
 
 
 def collection_entry(collection: Collection, advice: Advice) -> dict:
@@ -57,7 +77,10 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
     info = collection.info
     namespace = info.namespace
     entry["source"] = {"kind": info.kind, "location": info.location}
-    entry["problems"] = sum(1 for p in info.problems if p.exit_code)
+    entry["status"] = info.status
+    if info.status_reason:
+        entry["status_reason"] = info.status_reason
+    entry["problems"] = error_count(info.problems)
     entry["indexes"] = bson_to_json(info.indexes)
     if info.storage is not None:
         entry["storage"] = bson_to_json(info.storage)
@@ -85,6 +108,12 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
     if validator:
         entry["validator"] = validator
     return entry
+
+
+def coverage_entries(landscape: Landscape) -> list[dict]:
+    """What was not checked, and why: one entry per rule and collection (silence is never a pass)."""
+    return [{"rule": rule, "namespace": namespace, "status": "not_checked", "reason": reason}
+            for (namespace, rule), reason in sorted(landscape.not_checked().items())]
 
 
 def add_schema_locations(findings: list[dict], landscape: Landscape) -> None:

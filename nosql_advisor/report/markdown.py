@@ -59,6 +59,8 @@ def summary(report: dict, docs_url: str | None) -> str:
         f"{len(collections)} collections, {number(documents)} documents, {len(report['findings'])} findings ({said}).",
         f"Sources: {sources}. Generated {report['generated_at']} by nosql-advisor {report['tool']['version']}.",
     ]
+    if not docs_url:
+        lines.append("`nosql-advisor rules <id>` prints a rule's page (`--docs-url` makes the rule ids links).")
     if report.get("baselined"):
         lines.append(f"{len(report['baselined'])} findings accepted by the baseline are not counted.")
     if report.get("ignored"):

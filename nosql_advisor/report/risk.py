@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from nosql_advisor.report.format import MIB, severity_rank
+from nosql_advisor.rules import page_path
 
 LIMIT = 16 * MIB  # MongoDB's BSON document size limit
 DAYS_PER_MONTH = 30.44
@@ -146,6 +147,6 @@ def top_risks(findings: list[dict], baselined: set[tuple] = frozenset()) -> list
     """Findings ranked by severity, then by evidence weight; each links to its rule page."""
     ranked = sorted(findings, key=risk_key)
     return [{"rule": f["rule"], "severity": f["severity"], "path": f.get("path"), "message": f["message"],
-             "evidence_weight": evidence_weight(f), "docs": f"docs/rules/{f['rule']}.md",
+             "evidence_weight": evidence_weight(f), "docs": page_path(f["rule"]),
              "baselined": (f["rule"], f.get("path")) in baselined}
             for f in ranked]

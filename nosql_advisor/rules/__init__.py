@@ -9,11 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources import files
 
 from nosql_advisor.findings import Finding
 
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "rules"
+# The rule pages ship inside the package (package data), read through importlib.resources so
+# they are found the same from a checkout, an installed wheel and a zip import.
+DOCS = files(__name__) / "pages"
+
+
+def page_path(rule_id: str) -> str:
+    """Where a rule's page is, relative to the repository root and to site-packages alike
+    (report.json's `docs`): one path that holds in a checkout and in an installed wheel."""
+    return f"nosql_advisor/rules/pages/{rule_id}.md"
+
+
+def page_text(rule_id: str) -> str | None:
+    """The page of a rule id, or None when the package has none for it."""
+    page = DOCS / f"{rule_id}.md"
+    return page.read_text(encoding="utf-8") if page.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -31,9 +45,8 @@ class Rule:
         return self.check is not None or self.checked_by is not None
 
     def docs(self) -> str | None:
-        """The rule's page (docs/rules/<id>.md) when this is a source checkout."""
-        page = DOCS / f"{self.id}.md"
-        return page.read_text(encoding="utf-8") if page.exists() else None
+        """The rule's page (nosql_advisor/rules/pages/<id>.md, shipped in the wheel)."""
+        return page_text(self.id)
 
 
 RULES: dict[str, Rule] = {}

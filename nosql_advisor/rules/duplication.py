@@ -1,7 +1,8 @@
 """DM201: data copied from another collection with no documented source of truth.
 
-Matching is by value fingerprints (the k smallest stable hashes each field's sketch keeps), so it
-works across collections and sources and never holds a value. A field of X references Y when its
+Matching is by value fingerprints (each field's sketch's sample of distinct values, hashed with
+the run's random key: redact.py), so it works across collections and sources and never holds a
+value, nor a hash another run could match. A field of X references Y when its
 values are (almost all) among Y's `_id`s; a string field of X copies Y.g when its values are among
 Y.g's. A copy counts as duplicated data only when X also references Y (or, with no `_id`
 reference, when another copied field is a unique key of Y and so serves as the reference): the
@@ -24,29 +25,32 @@ def percent(share: float) -> str:
     return f"{share:.0%}" if share in (0, 1) else f"{share:.1%}"
 
 
-def containment(a: tuple[list[int], bool], b: tuple[list[int], bool], least: int) -> float | None:
-    """Share of A's distinct values that are among B's, estimated from the fingerprints."""
-    hashes, complete = b
+def containment(a: tuple[list[int], bool, float], b: tuple[list[int], bool, float], least: int) -> float | None:
+    """Share of A's distinct values that are among B's, estimated from the fingerprints. Both
+    hold the values whose stable hash falls in the lowest `share` of the hash space; a value of
+    A can only be found in B when it falls in B's part, so A's values are counted in the part
+    both cover (all of A's when B's is the larger)."""
+    hashes, complete, share = b
     if not a[0] or not hashes:
         return None
-    considered = a[0] if complete else [h for h in a[0] if h <= hashes[-1]]
-    if len(considered) < least:
+    considered = len(a[0]) * (1.0 if complete else min(1.0, share / a[2]))
+    if considered < least:
         return None
-    held = set(hashes)
-    return sum(h in held for h in considered) / len(considered)
+    return min(1.0, len(set(a[0]).intersection(hashes)) / considered)
 
 
-def row_containment(rows: list[dict], path: str, b: tuple[list[int], bool], least: int) -> float | None:
+def row_containment(rows: list[dict], path: str, b: tuple[list[int], bool, float], least: int) -> float | None:
     """Share of A's sampled documents whose value at `path` is among B's values. Weighted by
     documents, not distinct values: when most copies name a few sources (a top commenter) and a
-    tail names sources the sample of B lacks, this is the share a reader of A would see."""
-    hashes, complete = b
+    tail names sources the sample of B lacks, this is the share a reader of A would see. When B
+    holds only part of its values, the documents of A counted are the expected share of them."""
+    hashes, complete, share = b
     values = [row[path] for row in rows if path in row]
-    considered = values if complete else [h for h in values if h <= hashes[-1]]
-    if len(considered) < least:
+    considered = len(values) * (1.0 if complete else share)
+    if considered < least:
         return None
     held = set(hashes)
-    return sum(h in held for h in considered) / len(considered)
+    return min(1.0, sum(h in held for h in values) / considered)
 
 
 def _candidates(landscape, least: int):

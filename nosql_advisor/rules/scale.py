@@ -69,23 +69,33 @@ def growing_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
 
 
 def document_size(landscape, thresholds: dict, config=None) -> list[Finding]:
-    """DM103: documents whose p99 or max BSON size heads for the 16 MiB limit."""
+    """DM103: documents whose p99 or max BSON size heads for the 16 MiB limit; `critical` when
+    one is over it (MongoDB cannot store it: the data did not come from MongoDB as it is, or
+    will not go back into it)."""
     findings = []
     for collection in landscape.collections:
         size = collection.shape.document_size
         if not size:
             continue
+        over = size["max"] > LIMIT
         high = size["max"] >= thresholds["max_bytes"]
         if not high and size["p99"] < thresholds["p99_bytes"]:
             continue
         findings.append(Finding(
-            "DM103", "high" if high else "medium", collection.info.namespace, None,
-            f"documents reach {size['max'] / MIB:.1f} MiB (p99 {size['p99'] / MIB:.2f} MiB), "
-            f"{size['max'] / LIMIT:.0%} of the 16 MiB limit.",
-            {"document_size": size, "limit_bytes": LIMIT, "thresholds": thresholds},
+            "DM103", "critical" if over else "high" if high else "medium", collection.info.namespace, None,
+            _size_message(size, over),
+            {"document_size": size, "limit_bytes": LIMIT, "over_limit": over, "thresholds": thresholds},
             "Move large or growing parts out of the document: GridFS or object storage for file "
             "contents, a separate collection for long histories (subset or outlier pattern)."))
     return findings
+
+
+def _size_message(size: dict, over: bool) -> str:
+    if over:
+        return (f"a document of {size['max'] / MIB:.1f} MiB ({size['max']:,} bytes) is over MongoDB's 16 MiB "
+                f"document limit: the server refuses to store it (p99 {size['p99'] / MIB:.2f} MiB).")
+    return (f"documents reach {size['max'] / MIB:.1f} MiB (p99 {size['p99'] / MIB:.2f} MiB), "
+            f"{size['max'] / LIMIT:.0%} of the 16 MiB limit.")
 
 
 def deep_nesting(landscape, thresholds: dict, config=None) -> list[Finding]:

@@ -4,12 +4,16 @@ The generated schema accepts every document it was generated from: each path all
 type seen there, `required` lists only fields present in every parent occurrence (threshold
 configurable), and `additionalProperties` stays open so a field the sample missed is not
 rejected. Bounds (`maxItems`) are added only when asked, since a sample cannot prove a bound.
+`enum`s too (`--enum N`), and never for a field holding secrets or personal data (DM701/DM702,
+a credential-like name, or any value a detector recognises): a validator file is shared, committed
+and printed, and must not carry an API key or a password. Such a field says why in its description.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nosql_advisor.redact import enum_refusal
 from nosql_advisor.shape import CollectionShape, FieldShape
 
 
@@ -57,7 +61,10 @@ def _field_schema(field: FieldShape, children: dict[str, list[FieldShape]], opti
     types = _bson_types(field.types)
     if types:
         schema["bsonType"] = types
-    if options.enums and field.string_values and set(field.types) <= {"string", "null"}:
+    refusal = enum_refusal(field) if options.enums else None
+    if refusal:
+        schema["description"] = f"no enum: {refusal}, so its values are not written here"
+    elif options.enums and field.string_values and set(field.types) <= {"string", "null"}:
         schema["enum"] = field.string_values + ([None] if "null" in field.types else [])
     if "object" in field.types:
         schema.update(_object_keywords(field.path, children, options))
@@ -74,7 +81,8 @@ def _items_schema(field: FieldShape, children: dict[str, list[FieldShape]], opti
     if types:
         items["bsonType"] = types
     element_types = set(field.array.element_types)
-    if options.enums and field.string_values and element_types <= {"string", "null"} and set(field.types) == {"array"}:
+    if (options.enums and field.string_values and element_types <= {"string", "null"} and set(field.types) == {"array"}
+            and not enum_refusal(field)):
         items["enum"] = field.string_values + ([None] if "null" in element_types else [])
     if "object" in field.array.element_types:
         items.update(_object_keywords(field.path, children, options))

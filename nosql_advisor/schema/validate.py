@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
+from nosql_advisor.redact import sensitive_kinds
 from nosql_advisor.schema.dialect import validator_for
 from nosql_advisor.schema.load import DeclaredSchema
 
@@ -101,7 +102,9 @@ def _leaves(error):
 def _id_text(_id) -> str | None:
     if _id is None:
         return None
-    return str(_id) if isinstance(_id, (ObjectId, str, int)) else repr(_id)[:64]
+    text = str(_id) if isinstance(_id, (ObjectId, str, int)) else repr(_id)[:64]
+    kinds = sensitive_kinds([text]) if type(_id) is str else []
+    return f"(an _id recognised as {kinds[0].replace('_', ' ')}, not shown)" if kinds else text
 
 
 def _detail(error) -> str:

@@ -22,6 +22,7 @@ from bson import Code, Decimal128, Int64, ObjectId
 from nosql_advisor.bsontypes import (
     INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, bson_type_of, type_name_of_subclass,
 )
+from nosql_advisor.redact import refuse_values
 from nosql_advisor.shape.detect import detect
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.rows import DEFAULT_ROWS, RowSample
@@ -609,7 +610,7 @@ def _string_values(node: _Node, limit: int) -> list[str] | None:
     strings = [v for v in values if v is not None]
     if not strings or len(strings) > limit or not all(type(v) is str for v in strings):
         return None
-    return sorted(strings)
+    return None if refuse_values(node.path, strings) else sorted(strings)  # no secret is kept
 
 
 MIN_GROWTH_DOCUMENTS = 30

@@ -57,9 +57,10 @@ class FieldShape:
     examined: int | None = None
     # only for tenant-key paths: {"distinct", "top_count", "top_share"} (never the values)
     value_skew: dict | None = None
-    # (k smallest value hashes, whether that is every distinct value): cross-collection matching
-    # (DM201); kept in memory, not written to report.json
-    fingerprints: tuple[list[int], bool] | None = field(default=None, repr=False)
+    # (keyed hashes of the held distinct values, whether that is every distinct value, share of
+    # the hash space they cover): cross-collection matching (DM201); the hashes are keyed with a
+    # per-run random key (redact.py); kept in memory, not written to report.json
+    fingerprints: tuple[list[int], bool, float] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -100,11 +101,21 @@ class CollectionShape:
     def to_dict(self) -> dict:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
         data = asdict(replace(self, rows=None))
-        data["fields"] = [_drop_none({k: v for k, v in f.items() if k != "fingerprints"}) for f in data["fields"]]
+        data["fields"] = [_drop_none({k: v for k, v in entry.items() if k not in _hidden(field_shape)})
+                          for entry, field_shape in zip(data["fields"], self.fields)]
         for entry in data["fields"]:
             if "array" in entry:
                 entry["array"] = _drop_none(entry["array"])
-        return _drop_none(data)
+        # documents_estimated stays, null when unknown (a live count that failed): the schema requires it
+        return {k: v for k, v in data.items() if v is not None or k == "documents_estimated"}
+
+
+def _hidden(field: FieldShape) -> set[str]:
+    """What of a field is not written: its hashes, and for a field holding secrets or personal
+    data (a birth date's range is two people's birth dates) any value it holds."""
+    from nosql_advisor.redact import values_hidden  # redact.py imports shape
+
+    return {"fingerprints", "number_range", "date_range", "string_values"} if values_hidden(field) else {"fingerprints"}
 
 
 def _drop_none(data: dict) -> dict:

@@ -211,13 +211,17 @@ class DistinctSketch:
         kth = max(self.bottom)
         return min(self.seen, round((self.k - 1) * HASH_SPACE / (kth + 1)))
 
-    def fingerprints(self) -> tuple[list[int], bool]:
-        """The k smallest stable hashes of the distinct values, sorted, and whether they are all
-        of them: enough to estimate how much of one field's values another field holds, across
-        collections and sources, without keeping a value."""
+    def fingerprints(self) -> tuple[list[int], bool, float]:
+        """The held distinct values as hashes keyed with this run's random key (redact.py), sorted;
+        whether they are all of them; and the share of the stable-hash space they were drawn from
+        (1.0 when all). Enough to estimate how much of one field's values another field holds,
+        across collections and sources, without keeping a value or a hash another run could match.
+        The sample itself is chosen by the stable hash, so the same input gives the same findings."""
+        from nosql_advisor.redact import keyed_hashes  # redact.py imports this module
+
         if self.exact is not None:
-            return sorted(stable_hashes(list(self.exact)))[: self.k] if self.exact else [], True
-        return sorted(self.bottom), False
+            return sorted(keyed_hashes(list(self.exact))), True, 1.0
+        return sorted(keyed_hashes(list(self.bottom.values()))), False, round((max(self.bottom) + 1) / HASH_SPACE, 4)
 
     def sample(self) -> list:
         """The distinct values held: all of them below k, else a uniform sample of k."""

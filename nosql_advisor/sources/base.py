@@ -60,6 +60,13 @@ class CollectionInfo:
     # live: $collStats storageStats in bytes {"size", "storage_size", "total_index_size",
     # "index_sizes": {name: bytes}}; None where the source does not say (dumps, exports)
     storage: dict | None = None
+    # how far the collection was read: "complete", or "incomplete" / "dropped" / "timed_out"
+    # with `status_reason` in words; anything but complete makes the run exit 4
+    status: str = "complete"
+    status_reason: str | None = None
+    # rules that could not be checked on this collection, rule id -> reason in words
+    # ("not authorised for $indexStats"): report.json's `coverage`, never a silent pass
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     @property
     def knows_metadata(self) -> bool:

@@ -7,7 +7,7 @@ reported at its byte offset without losing what came before.
 
 from __future__ import annotations
 
-import gzip
+import json
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +16,19 @@ import bson
 from bson import json_util
 from bson.errors import BSONError
 
-from nosql_advisor.errors import Problem
+from nosql_advisor.errors import Problem, ProblemList
+from nosql_advisor.schema.dialect import check_schema
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
-from nosql_advisor.sources.files import Batch, read_batches, strip_suffixes
+from nosql_advisor.sources.files import Batch, open_binary, printable, read_batches, strip_suffixes
 
 MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
 
 
-def read_bson_records(path: Path, problems: list[Problem], advance: Advance) -> Iterator[tuple[bytes, int]]:
+def read_bson_records(path: Path, problems: list[Problem], advance: Advance,
+                      stops: list[Problem] | None = None) -> Iterator[tuple[bytes, int]]:
     """Yield `(raw_document, byte_offset)` from a .bson or .bson.gz file, one by one (for a
     sample; a whole file is decoded batch by batch, see `bson_batches`)."""
-    for batch in bson_batches(path, problems, advance):
+    for batch in bson_batches(path, problems, advance, stops):
         position = 0
         for size in _sizes(batch.data):
             yield batch.data[position:position + size], batch.offset + position
@@ -35,7 +37,7 @@ def read_bson_records(path: Path, problems: list[Problem], advance: Advance) -> 
 
 def _bad_length(header: bytes, length: int) -> str:
     if len(header) < 4:
-        return "file ends inside a document header; the documents before it were read"
+        return "file ends inside a document header"
     return f"invalid document length {length}: not a BSON file or corrupt from here; stopped reading it"
 
 
@@ -43,14 +45,19 @@ def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Pro
     raw, offset = record
     try:
         return bson.decode(raw, CODEC_OPTIONS), len(raw)
-    except (BSONError, ValueError, OverflowError) as error:
-        problems.append(Problem(f"{path}@{offset}", f"invalid BSON document skipped: {error}"))
+    except (BSONError, ValueError, OverflowError, RecursionError) as error:
+        problems.append(Problem(f"{printable(str(path))}@{offset}", f"invalid BSON document skipped: {error}"))
         return None
 
 
-def bson_batches(path: Path, problems: list[Problem], advance: Advance) -> Iterator[Batch]:
-    """The whole file in batches of whole documents (scan_file decodes them, in one process or several)."""
-    return read_batches(path, problems, advance, whole_documents, lambda offset: f"{path}@{offset}")
+def bson_batches(path: Path, problems: list[Problem], advance: Advance,
+                 stops: list[Problem] | None = None) -> Iterator[Batch]:
+    """The whole file in batches of whole documents (scan_file decodes them, in one process or
+    several). What stops the reading (a corrupt length, a truncation) goes to `stops` (default:
+    `problems`)."""
+    where = printable(str(path))
+    return read_batches(path, problems if stops is None else stops, advance, whole_documents,
+                        lambda offset: f"{where}@{offset}")
 
 
 def whole_documents(buffer: bytes, at_end: bool) -> tuple[int, str | None]:
@@ -67,25 +74,27 @@ def whole_documents(buffer: bytes, at_end: bool) -> tuple[int, str | None]:
         rest = buffer[position:]
         if len(rest) < 4:
             return position, _bad_length(rest, 0)
-        return position, (f"file ends inside a document ({len(rest)} of {struct.unpack_from('<i', rest)[0]} "
-                          "bytes); the documents before it were read")
+        return position, f"file ends inside a document ({len(rest)} of {struct.unpack_from('<i', rest)[0]} bytes)"
     return position, None
 
 
 def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:
     """The documents of a batch with their sizes, and how many records it held. All at once in
-    C; when one is corrupt, one by one, so only that one is skipped (and reported)."""
+    C; when one is corrupt, one by one, so only that one is skipped (and reported). Problems
+    past the cap are counted, not kept (a worker process hands back a bounded list)."""
     sizes = _sizes(data)
     try:
         return list(zip(bson.decode_all(data, CODEC_OPTIONS), sizes)), len(sizes)
-    except (BSONError, ValueError, OverflowError):
+    except (BSONError, ValueError, OverflowError, RecursionError):
         pass
+    found = ProblemList()
     documents, position = [], 0
     for size in sizes:
-        document = decode_bson_record((data[position:position + size], batch.offset + position), path, problems)
+        document = decode_bson_record((data[position:position + size], batch.offset + position), path, found)
         if document is not None:
             documents.append(document)
         position += size
+    found.hand_to(problems)
     return documents, len(sizes)
 
 
@@ -108,19 +117,103 @@ def metadata_path(bson_path: Path) -> Path | None:
     return None
 
 
-def load_metadata(bson_path: Path, problems: list[Problem]) -> tuple[list[dict], dict]:
-    """Indexes and collection options (validator included) from mongodump's metadata file."""
+MAX_METADATA_BYTES = 16 << 20  # mongodump's metadata is a few KB; more is not metadata
+
+
+def load_metadata(bson_path: Path, problems: list[Problem]) -> tuple[list[dict], dict, bool]:
+    """Indexes and collection options (validator included) from mongodump's metadata file, and
+    whether they are known. A file that cannot be read or is not the shape mongodump writes is
+    one problem naming the file and what is wrong; what is sound in it is still used."""
     path = metadata_path(bson_path)
     if path is None:
-        return [], {}
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            metadata = json_util.loads(handle.read())
-    except (OSError, EOFError, ValueError) as error:
-        problems.append(Problem(str(path), f"metadata not read ({error}); indexes and options unknown"))
-        return [], {}
+        return [], {}, False
+    metadata = _read_metadata(path, problems)
+    if metadata is None:
+        return [], {}, False
+    where = printable(str(path))
     if not isinstance(metadata, dict):
-        problems.append(Problem(str(path), "metadata is not a JSON object; ignored"))
-        return [], {}
-    return list(metadata.get("indexes") or []), dict(metadata.get("options") or {})
+        problems.append(Problem(where, f"metadata is a JSON {_json_type(metadata)}, not an object; "
+                                "indexes and options unknown"))
+        return [], {}, False
+    indexes, indexes_known = _indexes(metadata.get("indexes", []), where, problems)
+    options, options_known = _options(metadata.get("options", {}), where, problems)
+    return indexes, options, indexes_known and options_known
+
+
+def _read_metadata(path: Path, problems: list[Problem]) -> object | None:
+    where = printable(str(path))
+    try:
+        with open_binary(path) as (stream, _):
+            data = stream.read(MAX_METADATA_BYTES + 1)
+        if len(data) > MAX_METADATA_BYTES:
+            problems.append(Problem(where, f"metadata larger than {MAX_METADATA_BYTES:,} bytes: not what "
+                                    "mongodump writes; not read, indexes and options unknown"))
+            return None
+        return json_util.loads(data.decode("utf-8"))
+    except (OSError, EOFError) as error:
+        reason = "compressed stream ends early" if isinstance(error, EOFError) else (error.strerror or str(error)).lower()
+        problems.append(Problem(where, f"metadata not read ({reason}); indexes and options unknown"))
+    except (ValueError, TypeError, KeyError, OverflowError, BSONError, RecursionError) as error:
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        problems.append(Problem(where, f"metadata is not valid Extended JSON ({message}); indexes and options unknown"))
+    return None
+
+
+def _indexes(value: object, where: str, problems: list[Problem]) -> tuple[list[dict], bool]:
+    """The sound index entries, and whether the list itself was there (a bad entry is skipped,
+    with a problem; the others are still known)."""
+    if not isinstance(value, list):
+        problems.append(Problem(where, f"'indexes' is a JSON {_json_type(value)}, not a list; indexes unknown"))
+        return [], False
+    indexes = []
+    for number, index in enumerate(value):
+        if not isinstance(index, dict):
+            problems.append(Problem(where, f"indexes[{number}] is a JSON {_json_type(index)}, not an object; skipped"))
+        elif not isinstance(index.get("key"), dict) or not index["key"]:
+            problems.append(Problem(where, f"indexes[{number}] has no 'key' object; skipped"))
+        elif not all(isinstance(direction, (int, float, str)) and not isinstance(direction, bool)
+                     for direction in index["key"].values()):
+            problems.append(Problem(where, f"indexes[{number}]'s key holds a direction that is neither a "
+                                    "number nor a string; skipped"))
+        elif not isinstance(index.get("name", ""), str):
+            problems.append(Problem(where, f"indexes[{number}]'s 'name' is not a string; skipped"))
+        else:
+            indexes.append(index)
+    return indexes, True
+
+
+def _options(value: object, where: str, problems: list[Problem]) -> tuple[dict, bool]:
+    if not isinstance(value, dict):
+        problems.append(Problem(where, f"'options' is a JSON {_json_type(value)}, not an object; "
+                                "collection options (the validator) unknown"))
+        return {}, False
+    options = dict(value)
+    if "validator" not in options:
+        return options, True
+    issue = _validator_issue(options["validator"])
+    if issue is None:
+        return options, True
+    problems.append(Problem(where, f"options.validator {issue}; the validator is ignored"))
+    del options["validator"]
+    return options, False
+
+
+def _validator_issue(validator: object) -> str | None:
+    """What makes a validator unusable (None: it is usable): not an object, or a $jsonSchema
+    mongod would refuse."""
+    if not isinstance(validator, dict):
+        return f"is a JSON {_json_type(validator)}, not an object"
+    parts = validator.get("$and") if list(validator) == ["$and"] else [validator]
+    if not isinstance(parts, list) or not all(isinstance(part, dict) for part in parts):
+        return "'$and' is not a list of objects"
+    for part in parts:
+        if "$jsonSchema" in part:
+            issues = check_schema(part["$jsonSchema"])
+            if issues:
+                return f"$jsonSchema is not valid at {issues[0].pointer}: {issues[0].message}"
+    return None
+
+
+def _json_type(value: object) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)

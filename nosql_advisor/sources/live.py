@@ -4,33 +4,58 @@ Only read commands go to the server (hello, listDatabases, listCollections, list
 count via estimatedDocumentCount, aggregate with $sample, find). The read preference defaults
 to `secondaryPreferred` so a scan of a replica set stays off the primary, and every operation
 carries `maxTimeMS` so a slow server cannot hang the scan.
+
+A fault stays with what it hit. A read that fails with a retryable error (a lost connection, a
+failover or shutdown code) is tried READ_ATTEMPTS times with backoff; then that collection, and
+only it, is marked incomplete, dropped or timed out (`CollectionInfo.status`) and keeps what was
+read. The client gives up CLIENT_MARGIN_MS after the server's maxTimeMS would have run out, and
+once the server has stopped answering no further read is started: a stalled or dead server costs
+one timeout, not one per collection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
-from fnmatch import fnmatchcase
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
-from urllib.parse import unquote
+from fnmatch import fnmatchcase
+from urllib.parse import parse_qsl, unquote
 
 import bson
 from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient
 from pymongo.errors import (
-    ConfigurationError, ConnectionFailure, InvalidURI, OperationFailure, PyMongoError,
+    ConfigurationError, ConnectionFailure, InvalidURI, NetworkTimeout, OperationFailure, PyMongoError,
     ServerSelectionTimeoutError,
 )
 
-from nosql_advisor.errors import ConnectError, InputError
-from nosql_advisor.sources.base import CODEC_OPTIONS, CollectionInfo, Document, Selection
+from nosql_advisor import redact
+from nosql_advisor.errors import EXIT_CONNECT, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, ConnectError, InputError, Problem
+from nosql_advisor.sources.base import CODEC_OPTIONS, CollectionInfo, Document, Selection, split_namespace
 
 DEFAULT_SAMPLE_SIZE = 1000
 DEFAULT_MAX_TIME_MS = 60_000
+# PyMongo monitoring listeners given to every client the tool builds (live scans, --profile,
+# --apply): a library caller or a test appends a CommandListener here to see every command sent
+MONITORS: list = []
 RAW_CODEC = CODEC_OPTIONS.with_options(document_class=RawBSONDocument)
 UNAUTHORIZED = {13, 18}  # Unauthorized, AuthenticationFailed
+UNAUTHORIZED_CODE = 13  # a privilege missing (18: the credentials are wrong)
 COLLECTION_TYPES = {"collection", "timeseries"}
+# server codes after which the same read may well succeed: host and network errors, failover
+# (not primary, node recovering, stepped down), shutdown, ExceededTimeLimit
+RETRYABLE_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
+MAX_TIME_EXPIRED = 50  # the server's maxTimeMS ran out: trying again would only time out again
+READ_ATTEMPTS = 3  # tries of one read in all (the driver's own retry is off in the tool's client)
+BACKOFF_S = 0.25  # the wait before the second try, doubled before each next one
+CLIENT_MARGIN_MS = 5_000  # the client gives up this long after the server's maxTimeMS would have
+PING_S = 2.0  # how long a server that let a read time out gets to answer a ping before it is lost
+# the rules that read a collection's index list: not checked where listIndexes failed
+INDEX_RULES = ("DM303", "DM401", "DM402", "DM403", "DM404", "DM405", "DM407", "DM603")
+STATUS_WORDS = {"incomplete": "incomplete", "dropped": "dropped", "timed_out": "timed out"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,9 @@ class LiveOptions:
     max_time_ms: int = DEFAULT_MAX_TIME_MS
     server_selection_ms: int = 10_000
     concurrency: int = 4
+    # PyMongo monitoring listeners (CommandListener...) added to the client the tool builds:
+    # how a test proves every command sent is a read with maxTimeMS
+    event_listeners: tuple = ()
 
 
 async def awaited(result):
@@ -51,8 +79,9 @@ def is_uri(spec: str) -> bool:
 
 
 def redact_uri(uri: str) -> str:
-    """The URI with its password replaced by `***`, safe for messages, logs and reports."""
-    return re.sub(r"^(mongodb(?:\+srv)?://)([^@/]*?):([^@/]*)@", r"\1\2:***@", uri)
+    """The URI with its password and credential options replaced by `***` (redact.py), safe
+    for messages, logs and reports."""
+    return redact.redact_uri(uri)
 
 
 def uri_database(uri: str) -> str | None:
@@ -62,79 +91,367 @@ def uri_database(uri: str) -> str | None:
 
 
 def open_client(uri: str, options: LiveOptions) -> AsyncMongoClient:
-    """An async client for `uri`, secondaryPreferred unless the URI chooses otherwise."""
+    """An async client for `uri`, secondaryPreferred unless the URI chooses otherwise, with
+    client-side timeouts from --max-time-ms (client_timeouts). The tool retries reads itself
+    (Reader.attempt), so the driver's own immediate retry is off: on a server that stopped
+    answering it would wait a second timeout. The server is watched by polling hello, not by its
+    streamed replies: after a failover or shutdown error the retry finds the server again within
+    half a second instead of waiting for the next streamed reply (10 s)."""
     defaults = {
-        "serverSelectionTimeoutMS": options.server_selection_ms,
-        "connectTimeoutMS": options.server_selection_ms,
+        **client_timeouts(options.max_time_ms, options.server_selection_ms),
+        "serverMonitoringMode": "poll",
+        "retryReads": False,  # Reader.attempt retries, with backoff; the driver's retry would double each timeout
         "appname": "nosql-advisor",
         "readPreference": "secondaryPreferred",
     }
-    query = uri.partition("?")[2].lower()
-    settings = {k: v for k, v in defaults.items() if f"{k.lower()}=" not in query}
+    listeners = client_listeners(options.event_listeners)
+    if listeners:
+        defaults["event_listeners"] = listeners
+    given = uri_option_names(uri)
+    settings = {k: v for k, v in defaults.items() if k.lower() not in given}
+    if "timeoutms" in given:  # the URI chose PyMongo's CSOT, which sets the socket timeouts itself
+        settings.pop("socketTimeoutMS", None)
     try:
         return AsyncMongoClient(uri, **settings)
     except (InvalidURI, ConfigurationError, ValueError) as error:
         raise InputError(f"{redact_uri(uri)}: invalid MongoDB URI ({_clean(error, uri)})") from None
 
 
-async def list_collections(client: AsyncMongoClient, uri: str, selection: Selection, options: LiveOptions) -> list[CollectionInfo]:
-    """Every selected collection with its options, indexes and estimated count."""
-    safe = redact_uri(uri)
-    databases = await _database_names(client, uri, selection, options)
+def client_listeners(extra: tuple = ()) -> list:
+    """The monitoring listeners of a new client: MONITORS, then those of its options."""
+    return [*MONITORS, *extra]
+
+
+def client_timeouts(max_time_ms: int, server_selection_ms: int = 10_000) -> dict:
+    """Client-side timeouts derived from --max-time-ms, so the whole run is bounded by what the
+    user set: a server that stops answering on an open connection is given up CLIENT_MARGIN_MS
+    after its maxTimeMS would have run out (socketTimeoutMS), and finding or connecting to the
+    server waits no longer than that either.
+
+    Not PyMongo's client-side operation timeout (`timeoutMS`): under it the driver replaces each
+    command's maxTimeMS with its own time left, so the server would no longer be held to the
+    user's --max-time-ms. A URI that sets timeoutMS chooses it anyway, and is followed."""
+    limit_ms = max_time_ms + CLIENT_MARGIN_MS
+    finding_ms = min(server_selection_ms, limit_ms)
+    return {"serverSelectionTimeoutMS": finding_ms, "connectTimeoutMS": finding_ms, "socketTimeoutMS": limit_ms}
+
+
+def uri_option_names(uri: str) -> set[str]:
+    """The option names of the URI's query string, lower case (`?socketTimeoutMS=1` -> sockettimeoutms)."""
+    return {name.lower() for name, _ in parse_qsl(uri.partition("?")[2], keep_blank_values=True)}
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """Why a read stopped: the status it gives its collection, the reason in words, and the exit
+    code of the problem that reports it (3: not authorised; 4: read only in part)."""
+
+    status: str  # "incomplete" | "dropped" | "timed_out"
+    reason: str
+    exit_code: int = EXIT_INCOMPLETE
+
+
+@dataclass
+class Reader:
+    """One scan's reads from one server: its client, its URI (named, redacted, in messages), the
+    options, and what the scan has learnt about the server. Once the server stopped answering or
+    could not be reached (`lost`, in words) no further read is sent: what is left is marked."""
+
+    client: object
+    uri: str
+    options: LiveOptions
+    lost: str | None = None
+
+    @property
+    def safe(self) -> str:
+        return redact_uri(self.uri)
+
+    async def attempt(self, read: Callable[[], Awaitable]):
+        """`await read()`, tried again after a retryable failure (READ_ATTEMPTS tries in all,
+        waiting BACKOFF_S, then twice as long, between them); the last failure is raised."""
+        for tries in range(1, READ_ATTEMPTS + 1):
+            try:
+                return await read()
+            except PyMongoError as error:
+                if tries == READ_ATTEMPTS or not is_retryable(error):
+                    raise
+                await asyncio.sleep(BACKOFF_S * 2 ** (tries - 1))
+
+    async def failure(self, error: PyMongoError, what: str, where: str,
+                      info: CollectionInfo | None = None) -> ReadFailure:
+        """What `error` from `what` on `where` (a database or namespace) means, in words. On a
+        network failure the server gets a ping: no answer, and it is lost for the rest of the
+        scan. A collection that failed a read and is no longer listed is `dropped`."""
+        detail = error_detail(error, self.uri)
+        if isinstance(error, ServerSelectionTimeoutError):
+            self.lost = self.lost or f"the server could not be reached ({detail})"
+            return ReadFailure("incomplete", f"{what} not answered: {self.lost}")
+        if isinstance(error, ConnectionFailure) and not await self.answers(split_namespace(where)[0]):
+            self.lost = self.lost or f"the server stopped answering ({what} on {where}: {detail})"
+        found = read_failure(error, what, detail, self.options.max_time_ms)
+        gone = isinstance(error, OperationFailure) and error_code(error) not in UNAUTHORIZED
+        if info is not None and found.status == "incomplete" and gone and await self.exists(info) is False:
+            return ReadFailure("dropped", f"dropped: {what} failed ({detail}) and the collection is no longer listed")
+        return found
+
+    async def answers(self, database: str) -> bool:
+        """Whether the server still answers a ping within PING_S, after a read failed on the network."""
+        try:
+            await asyncio.wait_for(awaited(self.client[database].command(
+                "ping", read_preference=self.client.read_preference)), PING_S)
+            return True
+        except (PyMongoError, asyncio.TimeoutError):
+            return False
+
+    async def exists(self, info: CollectionInfo) -> bool | None:
+        """Whether the collection is still listed (None: the server did not say)."""
+        if self.lost:
+            return None
+        database, name = split_namespace(info.namespace)
+        try:
+            return bool(await self.collections_of(database, filter={"name": name}))
+        except PyMongoError:
+            return None
+
+    async def collections_of(self, database: str, **fields) -> list[dict]:
+        """listCollections of one database, every batch, with the client's read preference
+        (PyMongo's list_collections always asks the primary)."""
+        cursor = await awaited(self.client[database].cursor_command(
+            "listCollections", read_preference=self.client.read_preference,
+            maxTimeMS=self.options.max_time_ms, **fields))
+        return [entry async for entry in cursor]
+
+    def skip_lost(self, info: CollectionInfo) -> bool:
+        """True when the server is lost, so nothing more is sent for `info`; a collection not
+        marked yet is marked incomplete, not read, with the reason."""
+        if self.lost is None:
+            return False
+        if info.status == "complete":
+            mark(info, ReadFailure("incomplete", f"not read: {self.lost}"))
+        return True
+
+    async def describing(self, info: CollectionInfo, what: str, read: Callable[[], Awaitable],
+                         unchecked: tuple[str, ...] = ()):
+        """`await read()` for one piece of the collection's metadata; None when it fails, the
+        collection marked with why and the `unchecked` rules recorded as not checked."""
+        if self.skip_lost(info):
+            reason = f"{what} not sent: {self.lost}"
+        else:
+            try:
+                return await self.attempt(read)
+            except PyMongoError as error:
+                failure = await self.failure(error, what, info.namespace, info)
+                mark(info, failure)
+                reason = failure.reason
+        info.not_checked.update(dict.fromkeys(unchecked, reason))
+        return None
+
+    async def sample_into(self, info: CollectionInfo, size: int, add: Callable[[dict, int], None]) -> None:
+        """The collection's sample (sample_documents), each document handed to `add` once.
+
+        `$sample` cannot resume where it broke off: after a retryable failure the read starts
+        again (a new $sample, or the whole-collection find from its start) and skips the
+        documents already read, known by `_id`, until `size` are read. A failure that stays
+        marks the collection, which keeps what was read; a collection listed with documents
+        that gives fewer and is no longer listed is `dropped`."""
+        if self.skip_lost(info):
+            return
+        what = "find" if reads_whole(info, size) else "$sample"
+        wanted = size if info.estimated_count is None else min(size, info.estimated_count)
+        seen: set[bytes] = set()
+        try:
+            await self.attempt(lambda: self._read_unseen(info, size, seen, add))
+        except PyMongoError as error:
+            failure = await self.failure(error, what, info.namespace, info)
+            retried = "; each retry restarted it and skipped the documents already read" if is_retryable(error) else ""
+            mark(info, ReadFailure(failure.status, f"{failure.reason}{retried}; {len(seen):,} of {wanted:,} "
+                                   "documents read", failure.exit_code))
+            return
+        if len(seen) < wanted and await self.exists(info) is False:
+            when = (f"before it was sampled: listed with about {info.estimated_count:,} documents, none read"
+                    if not seen else f"while it was read: {len(seen):,} of {wanted:,} documents read")
+            mark(info, ReadFailure("dropped", f"dropped {when}"))
+
+    async def _read_unseen(self, info: CollectionInfo, size: int, seen: set[bytes], add) -> None:
+        async with aclosing(sample_documents(self.client, info, size, self.options)) as documents:
+            async for document, bson_size in documents:
+                key = identity(document)
+                if key not in seen:
+                    seen.add(key)
+                    add(document, bson_size)
+                    if len(seen) >= size:
+                        return
+
+
+def mark(info: CollectionInfo, failure: ReadFailure) -> None:
+    """Give `info` the failure's status (a drop explains more than what it caused) and reason,
+    and the problem that reports it on stderr and in report.json."""
+    if info.status == "complete" or failure.status == "dropped":
+        info.status = failure.status
+    info.status_reason = "; ".join(filter(None, [info.status_reason, failure.reason]))
+    words = STATUS_WORDS[failure.status]
+    info.problems.append(Problem(info.namespace, f"{words}: {failure.reason}", failure.exit_code))
+
+
+def read_failure(error: PyMongoError, what: str, detail: str, max_time_ms: int) -> ReadFailure:
+    """The status and reason of a failed read, from the error alone."""
+    code = error_code(error)
+    if code in UNAUTHORIZED:
+        return ReadFailure("incomplete", f"not authorised for {what} ({detail})", EXIT_CONNECT)
+    if code == MAX_TIME_EXPIRED:
+        return ReadFailure("timed_out", f"{what} ran past --max-time-ms {max_time_ms} (the server's maxTimeMS)")
+    if isinstance(error, NetworkTimeout):
+        waited = (max_time_ms + CLIENT_MARGIN_MS) / 1000
+        return ReadFailure("timed_out", f"the server did not answer {what} within {waited:g} s "
+                           f"(--max-time-ms {max_time_ms} plus {CLIENT_MARGIN_MS / 1000:g} s)")
+    if is_retryable(error):
+        return ReadFailure("incomplete", f"{what} failed {READ_ATTEMPTS} times, with backoff ({detail})")
+    return ReadFailure("incomplete", f"{what} failed ({detail})")
+
+
+def is_retryable(error: PyMongoError) -> bool:
+    """Whether the same read may succeed when tried again: a lost connection or a retryable
+    code. Not a timeout (another try would cost the same wait again), nor a failure to find the
+    server (its own wait is over)."""
+    if isinstance(error, (ServerSelectionTimeoutError, NetworkTimeout)):
+        return False
+    return isinstance(error, ConnectionFailure) or error_code(error) in RETRYABLE_CODES
+
+
+def error_code(error: PyMongoError) -> int | None:
+    """The server's error code: OperationFailure has it, NotPrimaryError only in its reply."""
+    code = getattr(error, "code", None)
+    details = getattr(error, "details", None)
+    if code is None and isinstance(details, Mapping):
+        code = details.get("code")
+    return code
+
+
+def error_detail(error: PyMongoError, uri: str) -> str:
+    """The error in a few words: the server's message, name and code when it answered (not the
+    reply's full dump), else the driver's message; without any credential of the URI."""
+    details = getattr(error, "details", None)
+    if isinstance(details, Mapping) and details.get("errmsg"):
+        name = f"{details['codeName']}, " if details.get("codeName") else ""
+        return redact.scrub(" ".join(f"{details['errmsg']} ({name}code {details.get('code')})".split()), [uri])
+    return _clean(error, uri)
+
+
+def identity(document: dict) -> bytes:
+    """What tells a document read twice from two documents: its `_id`, as BSON."""
+    return bson.encode({"_id": document["_id"]} if "_id" in document else document, codec_options=CODEC_OPTIONS)
+
+
+async def list_collections(reader: Reader, selection: Selection, problems: list[Problem]) -> list[CollectionInfo]:
+    """Every selected collection with its options, indexes and estimated count. A database or
+    collection that cannot be listed or described is marked (a problem, a collection status)
+    and the others go on; only the first contact (listDatabases) failing ends the source."""
+    databases = await _database_names(reader, selection, problems)
     found: list[CollectionInfo] = []
     for database in databases:
-        async with guard(uri, database):
-            cursor = await awaited(client[database].list_collections(maxTimeMS=options.max_time_ms))
-            entries = [entry async for entry in cursor]
+        entries = await _collection_entries(reader, database, problems)
         for entry in sorted(entries, key=lambda e: e["name"]):
             if entry.get("type", "collection") in COLLECTION_TYPES and selection.wants(database, entry["name"]):
                 found.append(CollectionInfo(
-                    namespace=f"{database}.{entry['name']}", location=safe, kind="live",
+                    namespace=f"{database}.{entry['name']}", location=reader.safe, kind="live",
                     options=dict(entry.get("options") or {}),
                 ))
     for info in found:
-        await _describe(client, uri, info, options)
+        await _describe(reader, info)
     return found
 
 
-async def _database_names(client, uri: str, selection: Selection, options: LiveOptions) -> list[str]:
+async def _database_names(reader: Reader, selection: Selection, problems: list[Problem]) -> list[str]:
+    uri, max_time_ms = reader.uri, reader.options.max_time_ms
     async with guard(uri, "listDatabases"):
         try:
-            reply = await client.admin.command(
-                "listDatabases", nameOnly=True, authorizedDatabases=True, maxTimeMS=options.max_time_ms)
+            reply = await reader.attempt(lambda: reader.client.admin.command(
+                "listDatabases", nameOnly=True, authorizedDatabases=True, maxTimeMS=max_time_ms,
+                read_preference=reader.client.read_preference))
             names = [entry["name"] for entry in reply["databases"]]
         except OperationFailure as error:
-            if error.code not in UNAUTHORIZED or not uri_database(uri):
-                raise
+            if error.code != UNAUTHORIZED_CODE or not uri_database(uri):
+                raise  # AuthenticationFailed (18) included: wrong credentials end the source
             names = [uri_database(uri)]  # a user with rights on one database only
     wanted = [name for name in sorted(names) if selection.wants_database(name)]
     missing = [glob for glob in selection.databases if not any(fnmatchcase(n, glob) for n in names)]
-    if missing:
-        raise InputError(f"{redact_uri(uri)}: no database matches {', '.join(missing)} "
-                         f"(databases: {', '.join(sorted(names)) or 'none'})")
+    if missing:  # the databases that do match are still read
+        problems.append(Problem(reader.safe, f"no database matches {', '.join(missing)} "
+                                f"(databases: {', '.join(sorted(names)) or 'none'})", EXIT_USAGE))
     return wanted
 
 
-async def _describe(client, uri: str, info: CollectionInfo, options: LiveOptions) -> None:
-    database, _, name = info.namespace.partition(".")
-    collection = client[database][name]
-    async with guard(uri, info.namespace):
-        info.estimated_count = await collection.estimated_document_count(maxTimeMS=options.max_time_ms)
-        reply = await client[database].command("listIndexes", name, maxTimeMS=options.max_time_ms)
+async def _collection_entries(reader: Reader, database: str, problems: list[Problem]) -> list[dict]:
+    """The listCollections entries of one database. When they cannot be read: a problem naming
+    that database (exit 3 when not authorised, 4 otherwise) and none; the other databases go on."""
+    if reader.lost:
+        failure = ReadFailure("incomplete", f"listCollections not sent: {reader.lost}")
+    else:
+        try:
+            return await reader.attempt(lambda: reader.collections_of(database))
+        except PyMongoError as error:
+            failure = await reader.failure(error, "listCollections", database)
+    problems.append(Problem(database, f"its collections were not listed, so none of them was read: {failure.reason}",
+                            failure.exit_code))
+    return []
+
+
+async def _describe(reader: Reader, info: CollectionInfo) -> None:
+    """The collection's estimated count, indexes and storage sizes. Each one that fails marks the
+    collection (why, and the rules it leaves unchecked) and the next is still asked for."""
+    database, name = split_namespace(info.namespace)
+    max_time_ms = reader.options.max_time_ms
+    info.estimated_count = await reader.describing(
+        info, "estimatedDocumentCount", lambda: _estimated_count(reader.client, database, name, max_time_ms))
+    reply = await reader.describing(
+        info, "listIndexes", lambda: reader.client[database].command(
+            "listIndexes", name, maxTimeMS=max_time_ms, read_preference=reader.client.read_preference),
+        unchecked=INDEX_RULES)
+    if reply is not None:
         info.indexes = [dict(index) for index in reply["cursor"]["firstBatch"]]  # <= 64 per collection
-    info.storage = await _storage(collection, options)
+    info.storage = await _storage(reader, info)
 
 
-async def _storage(collection, options: LiveOptions) -> dict | None:
-    """Data and index sizes from `$collStats` (storageStats); None when the server or the user's
-    role does not give them: sizes are a bonus, not a reason to stop the scan."""
-    try:
-        cursor = await awaited(collection.aggregate([{"$collStats": {"storageStats": {}}}],
-                                                    maxTimeMS=options.max_time_ms))
-        stats = [entry async for entry in cursor]
-    except PyMongoError:
+async def _estimated_count(client, database: str, name: str, max_time_ms: int) -> int:
+    """estimatedDocumentCount as the `count` command on the database: PyMongo's collection
+    objects refuse names the server accepts (`a..b`), the command takes any."""
+    reply = await client[database].command({"count": name}, maxTimeMS=max_time_ms,
+                                           read_preference=client.read_preference)
+    return int(reply["n"])
+
+
+def command_cursor(client, namespace: str, command: dict, max_time_ms: int, codec_options=None):
+    """A find or aggregate cursor on any collection name, with the client's read preference."""
+    database, name = split_namespace(namespace)
+    verb = next(iter(command))
+    # the database's own codec decodes the getMore batches, the argument only the first one
+    target = client.get_database(database, codec_options=codec_options) if codec_options else client[database]
+    return target.cursor_command({verb: name, **command[verb]}, maxTimeMS=max_time_ms,
+                                 read_preference=client.read_preference, codec_options=codec_options)
+
+
+async def _storage(reader: Reader, info: CollectionInfo) -> dict | None:
+    """Data and index sizes from `$collStats` (storageStats); None when the server does not
+    measure them. When the user's role (or a failure) does not give them, a note says so: no
+    rule reads them, only the scale-risk report's size figures, so the scan goes on."""
+    if reader.lost:
         return None
-    return storage_sizes(stats[0].get("storageStats") if stats else None)
+
+    async def stats() -> list[dict]:
+        cursor = await awaited(command_cursor(
+            reader.client, info.namespace,
+            {"aggregate": {"pipeline": [{"$collStats": {"storageStats": {}}}], "cursor": {}}},
+            reader.options.max_time_ms))
+        return [entry async for entry in cursor]
+
+    try:
+        found = await reader.attempt(stats)
+    except PyMongoError as error:
+        failure = await reader.failure(error, "$collStats", info.namespace)
+        info.problems.append(Problem(info.namespace, f"storage sizes not read ({failure.reason}): the scale-risk "
+                                     "report shows no data or index sizes for it", EXIT_OK))
+        return None
+    return storage_sizes(found[0].get("storageStats") if found else None)
 
 
 def storage_sizes(storage: dict | None) -> dict | None:
@@ -148,17 +465,26 @@ def storage_sizes(storage: dict | None) -> dict | None:
             "index_sizes": dict(sorted((storage.get("indexSizes") or {}).items()))}
 
 
+def reads_whole(info: CollectionInfo, size: int) -> bool:
+    """Whether the sample is the whole collection (a find): it holds no more than `size`."""
+    return info.estimated_count is not None and info.estimated_count <= size
+
+
 async def sample_documents(client, info: CollectionInfo, size: int, options: LiveOptions) -> AsyncIterator[Document]:
-    """`$sample` of `size` documents, or the whole collection when it holds fewer."""
-    database, _, name = info.namespace.partition(".")
-    collection = client[database].get_collection(name, codec_options=RAW_CODEC)
-    if info.estimated_count is not None and info.estimated_count <= size:
-        cursor = collection.find({}, max_time_ms=options.max_time_ms, limit=size)
+    """`$sample` of `size` documents, or the whole collection when it holds fewer. Closing the
+    iterator before its end closes the server's cursor."""
+    if reads_whole(info, size):
+        command = {"find": {"filter": {}, "limit": size}}
     else:
-        cursor = await awaited(collection.aggregate([{"$sample": {"size": size}}], maxTimeMS=options.max_time_ms))
-    async for raw in cursor:
-        data = raw.raw
-        yield bson.decode(data, CODEC_OPTIONS), len(data)
+        command = {"aggregate": {"pipeline": [{"$sample": {"size": size}}], "cursor": {}}}
+    cursor = await awaited(command_cursor(client, info.namespace, command, options.max_time_ms, RAW_CODEC))
+    try:
+        async for raw in cursor:
+            data = raw.raw
+            yield bson.decode(data, CODEC_OPTIONS), len(data)
+    except GeneratorExit:
+        await awaited(cursor.close())
+        raise
 
 
 class guard:
@@ -178,17 +504,14 @@ class guard:
         detail = _clean(error, self.uri)
         if isinstance(error, (ServerSelectionTimeoutError, ConnectionFailure)):
             raise ConnectError(f"{safe}: cannot connect ({detail})") from None
+        if isinstance(error, ConfigurationError) and self.uri.startswith("mongodb+srv://"):
+            raise ConnectError(f"{safe}: cannot resolve the SRV name ({detail})") from None
         if isinstance(error, OperationFailure) and error.code in UNAUTHORIZED:
             raise ConnectError(f"{safe}: not authorised for {self.where} ({detail})") from None
         raise InputError(f"{safe}: {self.where}: {detail}") from None
 
 
 def _clean(error: Exception, uri: str) -> str:
-    """The driver's message on one line, without the password even if the driver echoed it."""
-    text = " ".join(str(error).split())
-    for noise in (", Timeout:", ", Topology Description:", " (configured timeouts:"):
-        text = text.split(noise)[0]
-    password = re.match(r"^mongodb(?:\+srv)?://[^@/]*?:([^@/]*)@", uri)
-    if password and password.group(1):
-        text = text.replace(password.group(1), "***").replace(unquote(password.group(1)), "***")
-    return text
+    """The driver's message on one line, without any credential of the URI even if the driver
+    echoed it or a piece of it (redact.py)."""
+    return redact.clean_error(error, uri)

@@ -11,82 +11,154 @@ Two formats, told apart line by line (a file may hold both across an upgrade):
   a line that ends in `<n>ms`; its objects are in mongo shell syntax (unquoted keys,
   `ObjectId('…')`, `new Date(…)`, `/regex/i`), read by the small parser below.
 
-A line that looks like a slow operation but cannot be read is a `Problem` naming the file and
-line (a note: the run goes on and its exit code does not change); past `MAX_PROBLEMS` per file
-they are only counted.
+Memory stays bounded whatever the file: no line is held past `MAX_LINE_BYTES` (a longer one is
+read to its end in pieces, skipped and named with its length), and past `MAX_PROBLEMS` problems
+per file the rest are only counted.
+
+A line that looks like a slow operation but cannot be read, or one over the cap, is a `Problem`
+naming the file and line (a note: the run goes on and its exit code does not change). A file
+holding no mongod log line at all (binary, a PDF, an export of documents, empty) is bad input
+(exit 2), so that it cannot pass for a log without slow operations.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from nosql_advisor.errors import EXIT_OK, InputError, Problem
+from nosql_advisor.errors import EXIT_OK, EXIT_USAGE, PROBLEMS_KEPT_PER_FILE, InputError, Omitted, Problem
 from nosql_advisor.sources.base import Selection
-from nosql_advisor.sources.files import open_binary
+from nosql_advisor.sources.files import open_binary, stream_error
 from nosql_advisor.workload.extract import command_operations, legacy_query, set_metrics
 from nosql_advisor.workload.shapes import Operation, Regex, Workload
 
 _scan = json.JSONDecoder().scan_once  # the C scanner without json.loads' wrappers
 SLOW_ID = b"51803"  # "id":51803, however the JSON is spaced; the parsed id is checked
-MAX_PROBLEMS = 100  # per file (per worker's range); the rest are counted
+MAX_PROBLEMS = PROBLEMS_KEPT_PER_FILE  # listed per file; the rest are counted (errors.Omitted)
+MAX_LINE_BYTES = (16 << 20) + (1 << 20)  # a 16 MiB document and a margin of log text; mongod itself
+# cuts attributes over 10 KB (maxLogSizeKB), so a real line is far shorter
+PIECE_BYTES = 1 << 20  # an over-long line is read to its end in pieces of this size
+HEAD_BYTES = 256  # of an over-long line, kept to tell whether it was a log line
+MAX_SKIP_REASONS = 200  # distinct reasons an operation was not grouped; the rest are pooled
+MAX_REASON_CHARS = 120
 PARALLEL_MIN_BYTES = 32 << 20  # below this, starting processes costs more than it saves
 CACHE_LIMIT = 50_000  # parsed legacy commands kept by skeleton
 
 
 def read_logs(paths: list[Path], selection: Selection = Selection(), workload: Workload | None = None,
-              workers: int = 1) -> Workload:
+              workers: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> Workload:
     """Every slow operation of every log file, grouped into shapes. A large plain file is read by
-    `workers` processes, each a byte range of it, merged exactly (gzip cannot be split)."""
+    `workers` processes, each a byte range of it, merged exactly (gzip cannot be split). A line
+    longer than `max_line_bytes` is skipped without being held (see `CappedLines`)."""
     workload = workload or Workload()
     for path in paths:
-        read_log(path, workload, selection, workers)
+        read_log(path, workload, selection, workers, max_line_bytes)
     return workload
 
 
-def read_log(path: Path, workload: Workload, selection: Selection = Selection(), workers: int = 1) -> None:
+def read_log(path: Path, workload: Workload, selection: Selection = Selection(), workers: int = 1,
+             max_line_bytes: int = MAX_LINE_BYTES) -> None:
     if not path.is_file():
         raise InputError(f"{path}: no such log file")
-    source = {"location": str(path), "kind": "log", "lines": 0, "slow": 0, "operations": 0, "malformed": 0}
     size = path.stat().st_size
     if workers > 1 and not path.name.endswith(".gz") and size >= PARALLEL_MIN_BYTES:
-        parts = _in_workers(path, selection, size, workers)
+        parts = _in_workers(path, selection, size, workers, max_line_bytes)
     else:
-        part = Workload()
-        try:
-            with open_binary(path) as (stream, _):
-                counts, bad = read_lines(stream, part, selection)
-        except (EOFError, OSError) as error:
-            counts, bad = {"lines": 0, "slow": 0, "operations": 0, "malformed": 0}, []
-            what = "compressed stream ends early" if isinstance(error, EOFError) else f"cannot read: {error}"
-            part.problems.append(Problem(str(path), f"{what}; the lines before it were read", EXIT_OK))
-        parts = [(part, counts, bad)]
-    first = 0
-    for part, counts, bad in parts:
-        for number, message in bad:
-            workload.problems.append(Problem(f"{path}:{first + number}", message, EXIT_OK))
-        first += counts["lines"]
-        for name in ("lines", "slow", "operations", "malformed"):
-            source[name] += counts[name]
-        workload.merge(part)
-    listed = sum(len(bad) for _, _, bad in parts)
-    if source["malformed"] > listed:
-        workload.problems.append(Problem(str(path), f"{source['malformed'] - listed} more malformed "
-                                         "lines not listed", EXIT_OK))
+        parts = [_read_whole(path, selection, max_line_bytes)]
+    source = {"location": str(path), "kind": "log", "lines": 0, "slow": 0, "operations": 0, "malformed": 0,
+              "too_long": 0}
+    problems = _merge_parts(path, parts, workload, source)
+    workload.problems += _verdict(path, parts, source) + problems  # the verdict first: never hidden
     workload.sources.append(source)
 
 
+def _read_whole(path: Path, selection: Selection, max_line_bytes: int) -> tuple:
+    part = Workload()
+    try:
+        with open_binary(path) as (stream, _):
+            lines = CappedLines(stream, max_line_bytes)
+            counts, bad = read_lines(lines, part, selection)
+            counts["error"] = lines.error
+    except OSError as error:  # it cannot even be opened
+        counts, bad = _no_counts(), []
+        counts["error"] = f"cannot read: {error}"
+    return part, counts, bad
+
+
+def _merge_parts(path: Path, parts: list, workload: Workload, source: dict) -> list[Problem]:
+    """Merge the parts in file order: their shapes, counts and the first MAX_PROBLEMS problems
+    (line numbers made file-wide); the problems past those are counted in one `Omitted` note, so
+    a million bad lines keep a hundred problems and one number."""
+    problems: list[Problem] = []
+    first = 0
+    for part, counts, bad in parts:
+        for number, message in bad[:MAX_PROBLEMS - len(problems)]:
+            problems.append(Problem(f"{path}:{first + number}", message, EXIT_OK))
+        first += counts["lines"]
+        for name in COUNTED:
+            source[name] += counts[name]
+        workload.merge(part)
+    unlisted = source["malformed"] + source["too_long"] - len(problems)
+    if unlisted > 0:
+        problems.append(Omitted(str(path), f"{unlisted:,} more malformed or over-long lines counted, not "
+                                f"listed (the first {MAX_PROBLEMS} are)", EXIT_OK, unlisted))
+    return problems
+
+
+def _verdict(path: Path, parts: list, source: dict) -> list[Problem]:
+    """What the file as a whole was: not a mongod log (exit 2: reading it gave nothing, and
+    saying "no slow queries" would be a false all-clear), a log cut short, or a log without
+    a slow operation (a note)."""
+    error = next((counts["error"] for _, counts, _ in parts if counts["error"]), None)
+    lines = source["lines"]
+    if not any(counts["log_line"] for _, counts, _ in parts):
+        if error:
+            what = f"{error}; no mongod log line in the {lines:,} lines before it" if lines else \
+                f"{error}; no mongod log line read"
+        elif not lines:
+            what = "holds no mongod log line (the file is empty)"
+        else:
+            what = (f"holds no mongod log line ({lines:,} lines, none in the JSON log format of 4.4+ "
+                    "or the text format of earlier versions)")
+        return [Problem(str(path), f"{what}; nothing read from it", EXIT_USAGE)]
+    if error:
+        return [Problem(str(path), f"{error}; the {lines:,} lines before it were read", EXIT_OK)]
+    if not source["slow"]:
+        return [Problem(str(path), f"no slow operation in its {lines:,} log lines", EXIT_OK)]
+    return []
+
+
+COUNTED = ("lines", "slow", "operations", "malformed", "too_long")
+
+
+def _no_counts() -> dict:
+    return {"lines": 0, "slow": 0, "operations": 0, "malformed": 0, "too_long": 0, "log_line": False}
+
+
 def read_lines(lines, workload: Workload, selection: Selection) -> tuple[dict, list[tuple[int, str]]]:
-    """The slow operations of an iterable of lines (bytes) into `workload`; returns the counts
-    and the malformed lines as (line number from 1, message), at most MAX_PROBLEMS of them."""
+    """The slow operations of an iterable of lines (bytes, or `LongLine` for one over the cap)
+    into `workload`; returns the counts and the malformed or over-long lines as (line number
+    from 1, message), at most MAX_PROBLEMS of them."""
     legacy = LegacyParser()
-    counts = {"lines": 0, "slow": 0, "operations": 0, "malformed": 0}
+    counts = _no_counts()
     bad: list[tuple[int, str]] = []
     wanted: dict[str, bool] = {}
     number = 0
+    seen = False  # a mongod log line met: checked only until the first one
     for number, line in enumerate(lines, 1):
+        if line.__class__ is LongLine:
+            seen = seen or is_log_line(line.head)
+            counts["too_long"] += 1
+            if len(bad) < MAX_PROBLEMS:
+                bad.append((number, f"line of {line.length:,} bytes, over the {line.cap:,}-byte cap; "
+                                    "skipped without being read"))
+            continue
+        if not seen:
+            seen = is_log_line(line)
         if line[:1] == b"{":  # most lines are not slow operations: skip them unparsed
             if SLOW_ID not in line:
                 continue
@@ -96,13 +168,14 @@ def read_lines(lines, workload: Workload, selection: Selection) -> tuple[dict, l
         if found is None:
             continue
         counts["slow"] += 1
+        if isinstance(found, str) and found.startswith("malformed"):
+            counts["malformed"] += 1
+            if len(bad) < MAX_PROBLEMS:
+                bad.append((number, found))
+            continue
+        seen = True  # a slow operation read is a log line, whatever its prefix (syslog, key order)
         if isinstance(found, str):
-            if found.startswith("malformed"):
-                counts["malformed"] += 1
-                if len(bad) < MAX_PROBLEMS:
-                    bad.append((number, found))
-            else:
-                workload.skipped[found] += 1
+            skip(workload, found)
             continue
         for operation in found:
             keep = wanted.get(operation.namespace)
@@ -114,36 +187,111 @@ def read_lines(lines, workload: Workload, selection: Selection) -> tuple[dict, l
             else:
                 workload.skipped["namespace not selected"] += 1
     counts["lines"] = number
+    counts["log_line"] = seen
     return counts, bad
 
 
-def _range_lines(path: Path, start: int, end: int) -> Iterator[bytes]:
-    """The lines that begin in [start, end) of a plain file."""
+def skip(workload: Workload, reason: str) -> None:
+    """Count an operation not grouped, by its reason; reasons can hold names from the input (a
+    command's first key), so they are cut short and, past MAX_SKIP_REASONS, pooled."""
+    reason = reason[:MAX_REASON_CHARS]
+    if reason not in workload.skipped and len(workload.skipped) >= MAX_SKIP_REASONS:
+        reason = "other reasons"
+    workload.skipped[reason] += 1
+
+
+SYSLOG = rb"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )?"  # `Dec  1 20:00:01 host mongod[42]: `
+JSON_LOG_START = re.compile(SYSLOG + rb'\{\s*"t"\s*:\s*\{\s*"\$date"\s*:')
+TEXT_LOG_START = re.compile(  # 2.6+ ISO time (3.0+ adds severity and component), or 2.x ctime
+    SYSLOG + rb"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* |[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\S* )"
+    rb"(?:[A-Z] [A-Z-]+ +)?\[")
+
+
+def is_log_line(line: bytes) -> bool:
+    """Whether a line is mongod's, as mongod or syslog wrote it: a 4.4+ JSON entry (it starts
+    `{"t":{"$date":` and has a `msg`), or a text line of an earlier version (a timestamp, then
+    `[context]`). A document that merely holds such text (`{"line": "2019-..."}`) is not one."""
+    if JSON_LOG_START.match(line) is not None:
+        return b'"msg"' in line
+    return TEXT_LOG_START.match(line) is not None
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A line over the cap, read to its end and not kept: its length and its first bytes."""
+
+    length: int  # bytes, its newline included
+    head: bytes
+    cap: int
+
+
+class CappedLines:
+    """The lines of a binary stream, none held longer than `cap` bytes (plus its newline): a
+    longer line is read to its end in pieces and given as a `LongLine`. Reading stops at a
+    damaged or cut gzip stream; `error` then says why (the lines before it were given)."""
+
+    def __init__(self, stream, cap: int = MAX_LINE_BYTES) -> None:
+        self.stream, self.cap = stream, cap
+        self.error: str | None = None
+
+    def __iter__(self) -> Iterator[bytes | LongLine]:
+        readline, limit = self.stream.readline, self.cap + 1
+        try:
+            while True:
+                line = readline(limit)
+                if len(line) < limit or line[-1:] == b"\n":
+                    if not line:
+                        return
+                    yield line
+                    continue
+                head = line[:HEAD_BYTES]
+                yield LongLine(len(line) + _rest_of_line(self.stream), head, self.cap)
+        except (EOFError, OSError, zlib.error) as error:
+            self.error = stream_error(error)
+
+
+def _rest_of_line(stream) -> int:
+    """Read to the end of the current line in pieces; its length, its newline included."""
+    length = 0
+    while True:
+        piece = stream.readline(PIECE_BYTES)
+        length += len(piece)
+        if not piece or piece[-1:] == b"\n":
+            return length
+
+
+def _read_range(path: Path, start: int, end: int, selection: Selection, cap: int):
+    """The lines that begin in [start, end) of a plain file, as `read_lines` gives them."""
+    part = Workload()
     with open(path, "rb") as stream:
         position = start
         if start > 0:
             stream.seek(start - 1)
-            position = start - 1 + len(stream.readline())  # the rest of the line begun before
-        while position < end:
-            line = stream.readline()
-            if not line:
-                return
-            position += len(line)
-            yield line
-
-
-def _read_range(path: Path, start: int, end: int, selection: Selection):
-    part = Workload()
-    counts, bad = read_lines(_range_lines(path, start, end), part, selection)
+            position = start - 1 + _rest_of_line(stream)  # the rest of the line begun before
+        lines = CappedLines(stream, cap)
+        counts, bad = read_lines(_until(iter(lines), position, end), part, selection)
+    counts["error"] = lines.error
     return part, counts, bad
 
 
-def _in_workers(path: Path, selection: Selection, size: int, workers: int) -> list:
+def _until(lines: Iterator, position: int, end: int) -> Iterator[bytes | LongLine]:
+    while position < end:
+        line = next(lines, None)
+        if line is None:
+            return
+        position += line.length if line.__class__ is LongLine else len(line)
+        yield line
+
+
+def _in_workers(path: Path, selection: Selection, size: int, workers: int, cap: int) -> list:
+    """The byte ranges read by a pool of processes. The workers take the default action on
+    SIGTERM (the pool's way to stop them) and leave SIGINT to this process (interrupt.py)."""
+    from nosql_advisor import interrupt
     from nosql_advisor.parallel import _context
 
     step = -(-size // workers)
-    ranges = [(path, i * step, min(size, (i + 1) * step), selection) for i in range(workers)]
-    with _context().Pool(workers) as pool:
+    ranges = [(path, i * step, min(size, (i + 1) * step), selection, cap) for i in range(workers)]
+    with _context().Pool(workers, initializer=interrupt.reset_in_child) as pool:
         return pool.starmap(_read_range, ranges)
 
 
@@ -165,6 +313,10 @@ def _line_operations(line: bytes, legacy: LegacyParser) -> list[Operation] | str
                 raise ValueError(f"extra data at column {end + 1}")
         except StopIteration:
             return "malformed JSON log line: not JSON"
+        except json.JSONDecodeError as error:  # the line is one line: its column says where
+            if error.pos >= len(text.rstrip()):
+                return f"malformed JSON log line: cut short ({error.msg} at its end)"
+            return f"malformed JSON log line: {error.msg} at column {error.pos + 1}"
         except (ValueError, UnicodeDecodeError) as error:
             return f"malformed JSON log line: {error}"
         return json_operations(entry)

@@ -369,6 +369,9 @@ class Workload:
     index_stats: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> $indexStats rows
     indexes: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> listIndexes (live --profile)
     sizes: dict[str, int] = field(default_factory=dict)  # namespace -> estimated documents (live --profile)
+    # rules the workload could not feed, as CollectionInfo.not_checked: "db" or "db.coll" ->
+    # {rule id: reason} ("not authorised for $indexStats"); report.json's `coverage`
+    not_checked: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, operation: Operation) -> None:
         key = shape_key(operation)
@@ -412,3 +415,5 @@ class Workload:
         self.index_stats.update(other.index_stats)
         self.indexes.update(other.indexes)
         self.sizes.update(other.sizes)
+        for where, rules in other.not_checked.items():
+            self.not_checked.setdefault(where, {}).update(rules)
