@@ -146,7 +146,8 @@ def rules_table(rules: list) -> Table:
 def scan_summary(report: dict, written: list, failing: int | None = None, top: int = 8) -> Group:
     """The end of `scan` (and of the demo), from the report.json dict: the collections, the
     findings by severity, the top risks, whether the --fail-on gate failed, where the files went."""
-    from nosql_advisor.report.format import SEVERITY_ORDER, by_severity, landscape_risks, mib_or_bytes, number
+    from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, incomplete_collections, landscape_risks,
+                                             mib_or_bytes, not_checked_lines, number)
 
     table = Table(title="collections", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     table.add_column("namespace", overflow="fold", max_width=32)
@@ -174,6 +175,8 @@ def scan_summary(report: dict, written: list, failing: int | None = None, top: i
     if report.get("baselined"):
         line.append(f" (+{len(report['baselined'])} baselined)")
     parts: list = [table, line]
+    parts += [Text(f"read only in part: {said}", style="bold yellow") for said in incomplete_collections(report)]
+    parts += [Text(f"not checked: {said}", style="yellow") for said in not_checked_lines(report)]
     risks = landscape_risks(report, top)
     if risks:
         ranked = Table(title="top risks", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)

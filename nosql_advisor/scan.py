@@ -168,8 +168,9 @@ def scan_path(source: Path, options: ScanOptions, reporter: Reporter,
     collections = []
     for path in find_collection_files(source, problems):
         namespace = namespace_of(path)
-        if printable(path.name) != path.name:
-            problems.append(_odd_name(path, namespace))
+        for named in (path.parent, path):  # the database folder, then the file
+            if printable(named.name) != named.name:
+                problems.append(_odd_name(path, named, namespace))
         if options.selection.wants(*split_namespace(namespace)):
             collection = scan_file(path, namespace, options, reporter)
             if collection is None:
@@ -179,13 +180,15 @@ def scan_path(source: Path, options: ScanOptions, reporter: Reporter,
     return collections
 
 
-def _odd_name(path: Path, namespace: str) -> Problem:
-    """A file name that is not UTF-8 cannot be a MongoDB collection name (bad input, exit 2);
-    one holding control characters can, and is only shown escaped (a note)."""
-    if path.name.encode("utf-8", "surrogateescape") != path.name.encode("utf-8", "replace"):
-        return Problem(printable(str(path)), f"the file name is not UTF-8, so not a MongoDB collection name; "
-                       f"read as {namespace}")
-    return Problem(printable(str(path)), f"the file name holds control characters; read as {namespace}", EXIT_OK)
+def _odd_name(path: Path, named: Path, namespace: str) -> Problem:
+    """A file or folder name that is not UTF-8 cannot be a MongoDB collection or database name
+    (bad input, exit 2); one holding control characters can, and is only shown escaped (a note)."""
+    what = "file" if named == path else "database folder"
+    if named.name.encode("utf-8", "surrogateescape") != named.name.encode("utf-8", "replace"):
+        return Problem(printable(str(path)), f"the {what} name is not UTF-8, so not a MongoDB name; "
+                       f"read as {printable(namespace)}")
+    return Problem(printable(str(path)), f"the {what} name holds control characters; read as {printable(namespace)}",
+                   EXIT_OK)
 
 
 def unreadable(path: Path) -> str | None:
@@ -215,7 +218,10 @@ def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Report
             for document, size in read_file_documents(path, info, options.selection, task.advance, stops):
                 one_pass.add(document, size)
     task.finish()
-    info.problems.extend(_with_count(stop, _documents_read(one_pass, options)) for stop in stops)
+    stopped = [_with_count(stop, _documents_read(one_pass, options)) for stop in stops]
+    info.problems.extend(stopped)
+    if stopped:  # the file ends before the collection does: read only in part (exit 4)
+        info.status, info.status_reason = "incomplete", f"{stopped[-1].where}: {stopped[-1].message}"
     return one_pass.finish()
 
 

@@ -277,10 +277,12 @@ def test_a_truncated_small_json_gz_says_exactly_how_many_documents_were_read(tmp
     expected = whole_lines_before_the_cut(cut)
     assert 0 < expected < 30
     done = scan(case.source, tmp_path / "out")
-    assert done.returncode == 2
+    assert done.returncode == 4  # read only in part
     assert problem_lines(done.stderr) == [f"error: {case.source}/orders.json.gz: compressed stream ends early; "
                                           f"the {expected} documents before it were read"]
-    assert report_of(tmp_path / "out")["collections"][0]["sampled"] == expected
+    collection = report_of(tmp_path / "out")["collections"][0]
+    assert collection["sampled"] == expected and collection["status"] == "incomplete"
+    assert f"the {expected} documents before it were read" in collection["status_reason"]
 
 
 def test_a_document_over_16_mib_is_a_critical_dm103_named_as_over_the_limit(tmp_path):
@@ -327,3 +329,37 @@ def test_a_tool_key_that_is_not_a_table_in_pyproject_is_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'pyproject.toml'}: 'tool' is not a table "
                                                 "(pyproject.toml's [tool] holds one table per tool)"]
+
+
+def test_a_collection_name_too_long_for_its_metadata_file_name_is_still_read(tmp_path):
+    root = make_bad.dump_with(tmp_path / "dump", {})
+    name = "L" * 240  # 240 + ".bson" fits a file name; 240 + ".metadata.json.gz" does not
+    (root / "shop" / f"{name}.bson").write_bytes(b"".join(bson.encode({"_id": i}) for i in range(3)))
+    done = scan(root, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    sampled = {c["namespace"]: c["sampled"] for c in report_of(tmp_path / "out")["collections"]}
+    assert sampled[f"shop.{name}"] == 3
+
+
+def test_a_database_folder_name_that_is_not_utf8_is_one_line(tmp_path):
+    folder = tmp_path / "dump" / os.fsdecode(b"d\xffb")
+    folder.mkdir(parents=True)
+    (folder / "c.bson").write_bytes(bson.encode({"_id": 1}))
+    done = scan(tmp_path / "dump", tmp_path / "out")
+    assert done.returncode == 2
+    assert problem_lines(done.stderr) == [f"error: {tmp_path}/dump/d\\xffb/c.bson: the database folder name is not "
+                                          "UTF-8, so not a MongoDB name; read as d\\xffb.c"]
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ("null", "metadata is JSON null, not an object"),
+    ('{"options": {"validationLevel": 5}}', "options.validationLevel is 5, not one of off, strict, moderate"),
+    ('{"options": {"validationAction": []}}', "options.validationAction is [], not one of error, warn, errorAndLog"),
+])
+def test_metadata_null_or_a_bad_validation_setting_is_one_line(tmp_path, metadata, message):
+    root = make_bad.dump_with(tmp_path / "dump", {})
+    (root / "shop" / "c.bson").write_bytes(bson.encode({"_id": 1}))
+    (root / "shop" / "c.metadata.json").write_text(metadata)
+    done = scan(root, tmp_path / "out")
+    assert done.returncode == 2
+    assert any(line.startswith(f"error: {root}/shop/c.metadata.json: {message}") for line in problem_lines(done.stderr))

@@ -32,10 +32,12 @@ def test_truncated_bson_keeps_what_came_before(tmp_path):
     (tmp_path / "shop").mkdir()
     (tmp_path / "shop" / "orders.bson").write_bytes(data[:-30])
     done = run("scan", "shop", "--out", "out", cwd=tmp_path)
-    assert done.returncode == 2
+    assert done.returncode == 4  # the collection was read only in part
     offset = 9 * len(bson.encode({"_id": 0, "pad": "x" * 50}))
     assert f"shop/orders.bson@{offset}: file ends inside a document" in done.stderr
-    assert report(tmp_path / "out")["collections"][0]["sampled"] == 9
+    collection = report(tmp_path / "out")["collections"][0]
+    assert collection["sampled"] == 9 and collection["status"] == "incomplete"
+    assert f"orders.bson@{offset}: file ends inside a document" in collection["status_reason"]
 
 
 def test_a_corrupt_document_inside_a_dump_is_skipped_alone(tmp_path):
@@ -56,8 +58,9 @@ def test_gzip_that_ends_early(tmp_path):
     (tmp_path / "shop").mkdir()
     (tmp_path / "shop" / "orders.bson.gz").write_bytes(data[: len(data) // 2])
     done = run("scan", "shop", "--out", "out", cwd=tmp_path)
-    assert done.returncode == 2
+    assert done.returncode == 4
     assert "orders.bson.gz" in done.stderr and "compressed stream ends early" in done.stderr
+    assert report(tmp_path / "out")["collections"][0]["status"] == "incomplete"
     assert 0 < report(tmp_path / "out")["collections"][0]["sampled"] < 2000
 
 

@@ -378,6 +378,31 @@ def test_list_indexes_refused_for_one_collection_marks_that_one_and_its_index_ru
 
 
 @live_test
+def test_every_form_says_what_was_read_in_part_and_what_was_not_checked(server, admin, database, tmp_path):
+    fill(admin, database, {"a_orders": 20, "b_users": 20})
+    fail(admin, {"times": 1}, failCommands=["listIndexes"], errorCode=13)  # a_orders' index list
+    done = run_cli("scan", server.uri, "--db", database, "--out", "out", cwd=tmp_path)
+    assert done.returncode == 4, done.stderr
+    out, orders = tmp_path / "out", f"{database}.a_orders"
+    summary = " ".join(done.stdout.split())  # the terminal summary
+    assert f"read only in part: {orders} incomplete: " in summary
+    assert "not checked: " in summary and "not authorised for listIndexes" in summary
+    markdown = (out / "report.md").read_text()
+    assert "collections read only in part" in markdown and f"{orders} incomplete:" in markdown
+    assert "**Not checked:**" in markdown and "DM403" in markdown.split("**Not checked:**")[1]
+    html = (out / "report.html").read_text()
+    assert "collections read only in part" in html and "Not checked:" in html
+    invocation = json.loads((out / "report.sarif").read_text())["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    texts = [(n["level"], n["message"]["text"]) for n in invocation["toolExecutionNotifications"]]
+    assert any(level == "error" and orders in t and "read only in part" in t for level, t in texts)
+    assert any(level == "warning" and "not checked" in t and "DM403" in t for level, t in texts)
+    unchecked = {(e["namespace"], e["rule"]) for e in report_of(out)["coverage"]}
+    findings = {(f["namespace"], f["rule"]) for f in report_of(out)["findings"]}
+    assert (orders, "DM403") in unchecked and not findings & unchecked  # no finding where nothing was checked
+
+
+@live_test
 def test_a_count_that_fails_for_good_marks_that_collection_only(server, admin, database, tmp_path):
     fill(admin, database, {"a_orders": 20, "b_users": 20})
     fail(admin, {"times": 1}, failCommands=["count"], errorCode=2)  # BadValue: not retryable

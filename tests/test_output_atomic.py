@@ -361,3 +361,24 @@ def test_an_output_folder_of_a_version_before_the_marker_is_replaced_but_a_looka
     (scripts / "deploy.json").write_text("{}")
     assert run_cli("validators", "dump", "--out", "scripts", "-q", cwd=tmp_path).returncode == 2
     assert sorted(os.listdir(scripts)) == ["deploy.js", "deploy.json"]
+
+
+@pytest.mark.parametrize("marker", ["", "not json", '{"files": []}'])
+def test_a_marker_that_lists_nothing_is_not_a_licence_to_delete(tmp_path, marker):
+    make_dump(tmp_path / "dump", {"orders": 5})
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / ".nosql-advisor-output").write_text(marker)
+    (tmp_path / "mine" / "precious.txt").write_text("keep me")
+    done = run_cli("scan", "dump", "--out", "mine", "-q", cwd=tmp_path)
+    assert done.returncode == 2 and "nothing there is replaced" in done.stderr
+    assert snapshot(tmp_path / "mine") == {".nosql-advisor-output": marker.encode(), "precious.txt": b"keep me"}
+
+
+def test_a_source_inside_an_output_folder_is_never_read_as_data(tmp_path):
+    make_dump(tmp_path / "dump", {"orders": 5})
+    assert run_cli("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path).returncode == 0
+    for inside in ("dump/report", "dump/report/validators", "dump/report/report.json",
+                   "dump/report/validators/shop.orders.json"):
+        done = run_cli("scan", inside, "--out", "again", "-q", cwd=tmp_path)
+        assert done.returncode == 2, (inside, done.stderr)
+        assert "an output folder of nosql-advisor" in done.stderr and not (tmp_path / "again").exists()

@@ -58,3 +58,24 @@ def rule_link(rule: str, docs_url: str | None) -> str:
     """A markdown link to the rule page under the docs URL; without one, the bare id: a relative
     link would point at a file that is not beside the report (`nosql-advisor rules ID` prints it)."""
     return f"[{rule}]({docs_url.rstrip('/')}/{rule}.md)" if docs_url else rule
+
+
+def incomplete_collections(report: dict) -> list[str]:
+    """One line per collection read only in part (DESIGN.md's exit 4): what the report holds of
+    it is what was read, and the reader must know."""
+    return [f"{c['namespace']} {c['status'].replace('_', ' ')}: {c.get('status_reason') or 'no reason given'}"
+            for c in report["collections"] if c.get("status", "complete") != "complete"]
+
+
+def not_checked_lines(report: dict) -> list[str]:
+    """report.json's coverage as one line per reason: "2 rules not checked on 3 collections:
+    not authorised for $indexStats (DM403, ...)". Silence is never a pass."""
+    by_reason: dict[str, tuple[set, set]] = {}
+    for entry in report.get("coverage") or []:
+        if entry.get("status") == "not_checked":
+            rules, namespaces = by_reason.setdefault(entry["reason"], (set(), set()))
+            rules.add(entry["rule"])
+            namespaces.add(entry["namespace"])
+    return [f"{len(rules)} rule{'s' * (len(rules) != 1)} not checked on {len(namespaces)} "
+            f"collection{'s' * (len(namespaces) != 1)}: {reason} ({', '.join(sorted(rules))})"
+            for reason, (rules, namespaces) in sorted(by_reason.items())]

@@ -11,7 +11,8 @@ import json
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from nosql_advisor.report import charts
-from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, landscape_risks, duration, mib_or_bytes, number,
+from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, incomplete_collections, landscape_risks, duration,
+                                         mib_or_bytes, not_checked_lines, number,
                                          sorted_by_severity)
 
 MAX_PRESENCE_FIELDS = 40
@@ -48,6 +49,8 @@ def render_html(report: dict, rules: list[dict]) -> str:
         growth_chart=growth_chart(report),
         shapes_chart=shapes_chart(report),
         top_risks=landscape_risks(report, 10),
+        incomplete=incomplete_collections(report),
+        not_checked=not_checked_lines(report),
         rules=pages,
         figures=figures,
     )

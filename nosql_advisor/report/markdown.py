@@ -7,8 +7,8 @@ many more are in report.html / report.json, never mid-row.
 
 from __future__ import annotations
 
-from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, duration, mib_or_bytes, number, rule_link,
-                                         severity_rank, sorted_by_severity)
+from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, duration, incomplete_collections, mib_or_bytes,
+                                         not_checked_lines, number, rule_link, severity_rank, sorted_by_severity)
 
 BUDGET = 60_000  # under GitHub's 65,536 with room for a bot's own header
 
@@ -67,6 +67,13 @@ def summary(report: dict, docs_url: str | None) -> str:
         lines.append(f"{len(report['ignored'])} findings ignored by the configuration (with reasons in report.json).")
     if report.get("problems"):
         lines.append(f"{len(report['problems']) + report.get('problems_omitted', 0)} input problems (see report.json).")
+    incomplete = incomplete_collections(report)
+    if incomplete:
+        lines += ["", f"**{len(incomplete)} collections read only in part** (their figures cover what was read):", ""]
+        lines += [f"- {cell(line)}" for line in incomplete]
+    unchecked = not_checked_lines(report)
+    if unchecked:
+        lines += ["", "**Not checked:**", ""] + [f"- {cell(line)}" for line in unchecked]
     risky = [(c["namespace"], r) for c in collections for r in c["scale_risk"]["top_risks"][:1]]
     risky.sort(key=lambda pair: (severity_rank(pair[1]["severity"]), -pair[1]["evidence_weight"], pair[0]))
     if risky:

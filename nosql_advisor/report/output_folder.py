@@ -116,8 +116,8 @@ def write_folder(out: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
 
 
 def owned_entries(out: Path, shown: Path | None = None) -> set[str] | None:
-    """The entries of `out` a previous run wrote: None when `out` does not exist, everything when
-    its marker lists nothing (or is no JSON); InputError when `out` is not ours to replace.
+    """The entries of `out` a previous run wrote: None when `out` does not exist, those its marker
+    lists; InputError when `out` is not ours to replace (no marker, or one that lists nothing).
     Call it before a long scan, too, to refuse early."""
     shown = out if shown is None else shown
     if not out.exists() and not out.is_symlink():
@@ -134,7 +134,12 @@ def owned_entries(out: Path, shown: Path | None = None) -> set[str] | None:
                              "in it); give a new or empty folder, nothing there is replaced")
         return entries
     listed = _listed(out / OUTPUT_MARKER)
-    return (entries if listed is None else entries & (listed | {OUTPUT_MARKER})) - _leftovers(entries)
+    if listed is None:  # a marker nosql-advisor did not write whole: nothing there is ours to replace
+        if not written_before_markers(out, entries - {OUTPUT_MARKER}):
+            raise InputError(f"{shown}: its {OUTPUT_MARKER} does not list what nosql-advisor wrote there "
+                             "(empty or not its JSON); give a new or empty folder, nothing there is replaced")
+        return entries - _leftovers(entries)
+    return (entries & (listed | {OUTPUT_MARKER})) - _leftovers(entries)
 
 
 def written_before_markers(out: Path, entries: set[str]) -> bool:

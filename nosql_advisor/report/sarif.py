@@ -17,6 +17,8 @@ import hashlib
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
+from nosql_advisor.report.format import incomplete_collections, not_checked_lines
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub code scanning reads `security-severity` (0.0-10.0) to sort and label results
@@ -135,10 +137,21 @@ def render_sarif(report: dict, rules: list[dict], docs_url: str | None = None) -
             "columnKind": "unicodeCodePoints",
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The folder scan ran in (the repository root in CI)."}}},
             "results": [sarif_result(f, index, files) for f in report["findings"]],
+            "invocations": [invocation(report)],
             "properties": {"generated_at": report["generated_at"],
                            "sources": [s["location"] for s in report["sources"]]},
         }],
     }
+
+
+def invocation(report: dict) -> dict:
+    """What the run could not do, as tool execution notifications: collections read only in
+    part (errors: exit 4) and rules not checked (warnings), so a code-scanning view never reads
+    silence as a pass."""
+    notes = [{"level": "error", "message": {"text": f"read only in part: {line}"}}
+             for line in incomplete_collections(report)]
+    notes += [{"level": "warning", "message": {"text": f"not checked: {line}"}} for line in not_checked_lines(report)]
+    return {"executionSuccessful": not incomplete_collections(report), "toolExecutionNotifications": notes}
 
 
 def _first_of_each(findings: list[dict]) -> list[dict]:

@@ -112,11 +112,17 @@ def metadata_path(bson_path: Path) -> Path | None:
     base = strip_suffixes(bson_path.name)
     for name in (f"{base}.metadata.json", f"{base}.metadata.json.gz"):
         candidate = bson_path.with_name(name)
-        if candidate.exists():
-            return candidate
+        try:
+            if candidate.exists():
+                return candidate
+        except OSError:  # a name too long for the filesystem once ".metadata.json.gz" is added
+            continue
     return None
 
 
+VALIDATION_SETTINGS = {"validationLevel": ("off", "strict", "moderate"),
+                       "validationAction": ("error", "warn", "errorAndLog")}
+_NULL = object()  # a metadata file holding `null` (None means: already reported, not read)
 MAX_METADATA_BYTES = 16 << 20  # mongodump's metadata is a few KB; more is not metadata
 
 
@@ -129,6 +135,9 @@ def load_metadata(bson_path: Path, problems: list[Problem]) -> tuple[list[dict],
         return [], {}, False
     metadata = _read_metadata(path, problems)
     if metadata is None:
+        return [], {}, False
+    if metadata is _NULL:
+        problems.append(Problem(printable(str(path)), "metadata is JSON null, not an object; indexes and options unknown"))
         return [], {}, False
     where = printable(str(path))
     if not isinstance(metadata, dict):
@@ -149,7 +158,8 @@ def _read_metadata(path: Path, problems: list[Problem]) -> object | None:
             problems.append(Problem(where, f"metadata larger than {MAX_METADATA_BYTES:,} bytes: not what "
                                     "mongodump writes; not read, indexes and options unknown"))
             return None
-        return json_util.loads(data.decode("utf-8"))
+        value = json_util.loads(data.decode("utf-8"))
+        return _NULL if value is None else value
     except (OSError, EOFError) as error:
         reason = "compressed stream ends early" if isinstance(error, EOFError) else (error.strerror or str(error)).lower()
         problems.append(Problem(where, f"metadata not read ({reason}); indexes and options unknown"))
@@ -188,11 +198,18 @@ def _options(value: object, where: str, problems: list[Problem]) -> tuple[dict, 
                                 "collection options (the validator) unknown"))
         return {}, False
     options = dict(value)
+    known = True
+    for key, allowed in VALIDATION_SETTINGS.items():
+        if key in options and options[key] not in allowed:
+            problems.append(Problem(where, f"options.{key} is {json_util.dumps(options[key])[:60]}, not one of "
+                                    f"{', '.join(allowed)}; ignored"))
+            del options[key]
+            known = False
     if "validator" not in options:
-        return options, True
+        return options, known
     issue = _validator_issue(options["validator"])
     if issue is None:
-        return options, True
+        return options, known
     problems.append(Problem(where, f"options.validator {issue}; the validator is ignored"))
     del options["validator"]
     return options, False

@@ -73,6 +73,10 @@ def find_collection_files(source: Path, problems: list[Problem] | None = None) -
     problems = [] if problems is None else problems
     if not os.path.lexists(source):
         raise InputError(f"{printable(str(source))}: no such file or directory")
+    owner = output_folder_around(source)
+    if owner is not None:
+        raise InputError(f"{printable(str(source))}: inside {printable(str(owner))}, an output folder of nosql-advisor "
+                         f"(it holds {OUTPUT_MARKER}); the tool's own reports are never read back as data")
     if source.is_file():
         if file_kind(source) is None:
             raise InputError(
@@ -90,6 +94,18 @@ def find_collection_files(source: Path, problems: list[Problem] | None = None) -
         read = "could be read" if any(p.exit_code for p in problems) else "found"
         raise InputError(f"{printable(str(source))}: no .bson or .json collection files {read} in this directory")
     return sorted(found)
+
+
+def output_folder_around(source: Path) -> Path | None:
+    """The tool's own output folder that `source` is (or is inside), if any."""
+    try:
+        start = Path(os.path.realpath(source))
+        for folder in ([start] if start.is_dir() else []) + list(start.parents):
+            if (folder / OUTPUT_MARKER).is_file():
+                return folder
+    except OSError:
+        return None
+    return None
 
 
 def walk_files(root: Path, problems: list[Problem]) -> Iterator[Path]:
