@@ -11,6 +11,8 @@ from nosql_advisor.baseline import load_baseline, split_baseline
 from nosql_advisor.config import Config, Ignore, apply_config
 from nosql_advisor.findings import Finding, sorted_findings
 from nosql_advisor.rules import run_rules
+from nosql_advisor.rules.families import group_families
+from nosql_advisor.rules.tenancy import tenant_keys
 from nosql_advisor.rules.workload import index_advice_items, query_shape_items
 from nosql_advisor.scan import Collection, Landscape
 from nosql_advisor.schema.agree import disagreements
@@ -28,6 +30,7 @@ class Advice:
     baselined: list[Finding] = field(default_factory=list)  # accepted in the baseline file
     index_advice: list[dict] = field(default_factory=list)  # report.json's index_advice (DM401's indexes)
     query_shapes: list[dict] = field(default_factory=list)  # the workload's top shapes (schema: query_shapes)
+    tenant_keys: dict[str, str] = field(default_factory=dict)  # database -> its tenant key (the report's tenant skew)
 
 
 SCHEMA_RULES = ("DM501", "DM502", "DM503", "DM504", "DM505")
@@ -57,11 +60,13 @@ def advise(landscape: Landscape, generate: GenerateOptions = GenerateOptions(), 
     findings = sorted_findings([f for f in advice.findings + run_rules(landscape, config.rules)
                                 if (f.namespace, f.rule) not in unchecked])  # no finding without evidence
     findings, advice.ignored = apply_config(findings, config)
+    findings = group_families(findings, config.rules)  # one finding per family of collections
     if config.baseline is not None:
         findings, advice.baselined = split_baseline(findings, load_baseline(config.baseline))
     advice.findings = findings
     advice.index_advice = index_advice_items(landscape, config.rules)
     advice.query_shapes = query_shape_items(landscape)
+    advice.tenant_keys = {database: decided.key for database, decided in tenant_keys(landscape, config.rules).items()}
     return advice
 
 

@@ -7,10 +7,12 @@ from run to run while the problem stays the same one).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from nosql_advisor.errors import InputError
 from nosql_advisor.findings import Finding
+from nosql_advisor.report.format import namespaces_of
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str]:
@@ -40,5 +42,29 @@ def write_baseline(path: Path, findings: list[Finding]) -> None:
 
 def split_baseline(findings: list[Finding], accepted: set) -> tuple[list[Finding], list[Finding]]:
     """(new findings, findings the baseline accepts)."""
-    new = [f for f in findings if finding_key(f) not in accepted]
-    return new, [f for f in findings if finding_key(f) in accepted]
+    families = family_entries(accepted)
+    held = [f for f in findings if is_accepted(f, accepted, families)]
+    return [f for f in findings if not is_accepted(f, accepted, families)], held
+
+
+def family_entries(accepted: set) -> list[tuple[str, re.Pattern, str]]:
+    """(rule, the members' pattern, path) of each baseline entry on a family glob: `shop.events_t_*`
+    holds `shop.events_t_0001`, `t_*.orders` holds `t_0001.orders` (the `*` stands for the digits
+    the members differ by, rules/scale.py's name_patterns)."""
+    return [(rule, re.compile(re.escape(glob).replace(r"\*", r"\d+")), path)
+            for rule, glob, path in accepted if "*" in glob]
+
+
+def is_accepted(finding: Finding, accepted: set, families: list[tuple[str, re.Pattern, str]]) -> bool:
+    """Whether the baseline accepts the finding: its own key, or across family grouping
+    (rules/families.py) either way. A baseline written before grouping holds one entry per
+    collection: it accepts the family finding when every member has an entry of the same rule
+    and path. A baseline holding the family (its glob) accepts a member's own finding of that
+    rule and path, when the family has shrunk below its size or was not grouped this time."""
+    if finding_key(finding) in accepted:
+        return True
+    members = namespaces_of({"namespace": finding.namespace, "evidence": finding.evidence})
+    if members != [finding.namespace]:
+        return all((finding.rule, member, finding.path or "") in accepted for member in members)
+    return any(rule == finding.rule and path == (finding.path or "") and pattern.fullmatch(finding.namespace)
+               for rule, pattern, path in families)

@@ -24,6 +24,51 @@ BSON_TYPES = (
 NUMBER_TYPES = frozenset({"int", "long", "double", "decimal"})  # the "number" alias
 
 OBJECT_TYPES = frozenset({dict, SON, OrderedDict})
+
+
+class Symbol(str):
+    """A BSON symbol (0x0E): a string to Python, its own type to MongoDB (`bsonType: "symbol"`
+    does not match a string, nor `"string"` a symbol). PyMongo decodes it as a plain str;
+    sources/legacy_types.py puts this type back from the raw bytes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Symbol({str.__repr__(self)})"
+
+
+class Undefined:
+    """The BSON undefined value (0x06), which PyMongo decodes as None (null). One instance,
+    UNDEFINED, which pickles as itself (worker processes send sketches holding it back)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED = Undefined()
+
+
+class DBPointer(DBRef):
+    """A BSON DBPointer (0x0C: a namespace and an ObjectId), which PyMongo decodes as a DBRef,
+    the same Python type as a `{$ref, $id}` subdocument (an object to MongoDB)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"DBPointer({self.collection!r}, {self.id!r})"
+
+    def __reduce__(self):  # DBRef pickles its slots by its own class name: not a subclass's
+        return DBPointer, (self.collection, self.id)
+
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 TYPE_NAMES: dict[type, str] = {
@@ -33,6 +78,7 @@ TYPE_NAMES: dict[type, str] = {
     type(None): "null", Regex: "regex", re.Pattern: "regex", Code: "javascript",
     int: "int", Int64: "long", Timestamp: "timestamp", Decimal128: "decimal",
     MinKey: "minKey", MaxKey: "maxKey", DBRef: "object",
+    Symbol: "symbol", Undefined: "undefined", DBPointer: "dbPointer",
 }
 
 

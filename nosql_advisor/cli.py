@@ -8,7 +8,7 @@ import re
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -17,27 +17,21 @@ from nosql_advisor import __version__, interrupt
 from nosql_advisor.errors import (EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, AdvisorError, InputError, Problem,
                                    ProblemList, place_of)
 from nosql_advisor.progress import STDERR, Reporter
-from nosql_advisor.advise import advise, schema_drift
-from nosql_advisor.apply import apply_validators
-from nosql_advisor.baseline import write_baseline
-from nosql_advisor.config import Config, load_config
-from nosql_advisor.parallel import default_workers
-from nosql_advisor.render_text import print_drift, print_shapes, rules_table, scan_summary
-from nosql_advisor.report.gate import failing, gate_exit_code
-from nosql_advisor.report.json_report import build_report
-from nosql_advisor.report.validators_out import write_validators
-from nosql_advisor.report.output_folder import write_folder
-from nosql_advisor.report.write import FILES, FORMS, has_report, render, write_forms
-from nosql_advisor.schema.generate import GenerateOptions
-from nosql_advisor.schema.load import load_declared
 from nosql_advisor.redact import scrub_known
-from nosql_advisor.sources.live import is_uri, redact_uri
-from nosql_advisor.scan import Landscape, ScanOptions, scan_sources
-from nosql_advisor.shape import DEFAULT_MAX_PATHS
 from nosql_advisor.sources.base import Selection
-from nosql_advisor.sources.live import DEFAULT_MAX_TIME_MS, LiveOptions
+
+# The heavy modules (advise, rules, workload, sources.live with pymongo, the report renderers with
+# jinja2, apply) are imported inside the commands that use them, so `--help` and each command load
+# only what they need: every run, and every CLI test's subprocess, pays for no more.
+if TYPE_CHECKING:
+    from nosql_advisor.config import Config
+    from nosql_advisor.scan import Landscape, ScanOptions
 
 PROBLEMS_PER_PLACE = 10
+# The option defaults, equal to shape/infer.py's and sources/live.py's (tests/test_loose_ends_11.py
+# holds them equal): importing those modules for a default would load pymongo for `--help`.
+DEFAULT_MAX_PATHS = 5000
+DEFAULT_MAX_TIME_MS = 60_000
 
 app = typer.Typer(
     name="nosql-advisor",
@@ -121,6 +115,7 @@ def run_workload(profile: list[str] | None, log: list[Path] | None, selection: S
     and added to `problems`."""
     if not profile and not log:
         return None
+    from nosql_advisor.parallel import default_workers
     from nosql_advisor.workload import read_workload
 
     workload = read_workload(profile or [], log or [], selection, max_time_ms, workers or default_workers())
@@ -146,6 +141,12 @@ def scan_options(databases, collections, sample_size, seed, max_paths, concurren
                  schemas: Path | None = None, keep_going: bool = False,
                  declared_schemas: bool = True, enum_limit: int = 0,
                  workers: int | None = None, settings: Config | None = None) -> tuple[ScanOptions, list[Problem]]:
+    from nosql_advisor.config import Config
+    from nosql_advisor.parallel import default_workers
+    from nosql_advisor.scan import ScanOptions
+    from nosql_advisor.schema.load import load_declared
+    from nosql_advisor.sources.live import LiveOptions
+
     selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
     folder = default_schemas(schemas) if declared_schemas else None
     declared, problems = load_declared(folder, keep_going)
@@ -156,6 +157,8 @@ def scan_options(databases, collections, sample_size, seed, max_paths, concurren
 
 
 def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
+    from nosql_advisor.scan import scan_sources
+
     scan_options_, schema_problems = options
     with Reporter(enabled=None if not quiet else False) as reporter:
         landscape = scan_sources(sources, scan_options_, reporter)
@@ -223,6 +226,8 @@ def shape(
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
                            declared_schemas=False, workers=workers)
     landscape = run_scan(sources, options, quiet)
+    from nosql_advisor.render_text import print_shapes
+
     shapes = [c.shape for c in landscape.collections]
     if json_output:
         sys.stdout.write(json.dumps([s.to_dict() for s in shapes], indent=2) + "\n")
@@ -305,6 +310,13 @@ def scan(
 
       nosql-advisor scan dump/ --schemas schemas/ --out report/ --fail-on high --baseline base.json
     """
+    from nosql_advisor.advise import advise
+    from nosql_advisor.baseline import write_baseline
+    from nosql_advisor.config import load_config
+    from nosql_advisor.report.gate import gate_exit_code
+    from nosql_advisor.report.json_report import build_report
+    from nosql_advisor.report.write import render, write_forms
+
     settings = load_config(config)
     if baseline is not None:
         settings = dataclasses.replace(settings, baseline=baseline)
@@ -340,6 +352,8 @@ def keep_previous_unless_read(landscape: Landscape, out: Path | None) -> None:
     """End the run (its exit code, 2 or 3) before anything is written when every source failed:
     the previous output in `out` stays as it was, and one line says so (with no previous output,
     the source's own error line is the one line)."""
+    from nosql_advisor.report.write import has_report
+
     if has_report(landscape):
         return
     if out is not None and out.exists():
@@ -349,6 +363,9 @@ def keep_previous_unless_read(landscape: Landscape, out: Path | None) -> None:
 
 
 def print_summary(report: dict, written: list[Path], fail_on: str | None = None, to_stderr: bool = False) -> None:
+    from nosql_advisor.render_text import scan_summary
+    from nosql_advisor.report.gate import failing
+
     gate = len(failing(report["findings"], fail_on)) if fail_on is not None else None
     (STDERR if to_stderr else Console()).print(scan_summary(report, written, gate))
 
@@ -379,6 +396,10 @@ def diff(
 
       nosql-advisor diff dump/ --schemas schemas/
     """
+    from nosql_advisor.advise import advise, schema_drift
+    from nosql_advisor.config import load_config
+    from nosql_advisor.render_text import print_drift
+
     settings = load_config(config)
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
                            schemas, keep_going, workers=workers, settings=settings)
@@ -449,6 +470,11 @@ def validators(
 
       nosql-advisor validators mongodb://localhost:27017 --db shop --out v/ --apply
     """
+    from nosql_advisor.advise import advise
+    from nosql_advisor.report.output_folder import write_folder
+    from nosql_advisor.report.validators_out import write_validators
+    from nosql_advisor.schema.generate import GenerateOptions
+
     refuse_foreign_output(out)
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms, schemas,
                            enum_limit=enum, workers=workers)
@@ -485,6 +511,7 @@ def print_line(line: str) -> None:
 def one_uri(specs: list[str], what: str) -> str:
     """The single live server an --apply writes to (`env:NAME` / `file:PATH` resolved)."""
     from nosql_advisor.redact import resolve_source
+    from nosql_advisor.sources.live import is_uri
 
     uris = [uri for uri in map(resolve_source, specs) if is_uri(uri)]
     if len(uris) != 1:
@@ -495,6 +522,8 @@ def one_uri(specs: list[str], what: str) -> str:
 def apply_to_live(sources: list[str], validators_by_ns: dict[str, dict], out: Path, max_time_ms: int,
                   yes: bool, allow_loosen: bool) -> int:
     """Exit 1 when a collection was refused (its validator would be loosened, or it is gone)."""
+    from nosql_advisor.apply import apply_validators
+
     uri = one_uri(sources, "source to apply the validators to")
     changes = apply_validators(uri, validators_by_ns, out, max_time_ms, allow_loosen,
                                lambda: confirm_write("apply these validators?", yes), print_line)
@@ -535,7 +564,9 @@ def queries(
 
       nosql-advisor queries --profile mongodb://localhost:27017 --db shop --script indexes.js
     """
+    from nosql_advisor.config import load_config
     from nosql_advisor.rules.workload import configured_recommendations, indexes_by_namespace
+    from nosql_advisor.scan import Landscape
     from nosql_advisor.workload.table import advice_table, shapes_table, workload_json
     from nosql_advisor.workload.indexes import create_indexes_script
 
@@ -587,6 +618,7 @@ def rules(
                              "the fix). Example: `nosql-advisor rules DM101`")] = None,
 ) -> None:
     """List every rule (id, default severity, summary), or show one rule's page."""
+    from nosql_advisor.render_text import rules_table
     from nosql_advisor.rules import RULES, all_rules
 
     catalogue = all_rules()
@@ -639,7 +671,8 @@ def demo_write(
     demo = build_demo(seed=seed, scale=scale)
     writer = write_dump if format is DemoFormat.dump else write_export
     folder = writer(demo, out, gzip=gzip)
-    STDERR.print(f"demo database written to {folder} (manifest: {out / 'manifest.json'})", markup=False)
+    STDERR.print(f"demo database written to {folder} (manifest: {out / 'manifest.json'}; "
+                 f"its writes, for --log: {out / 'mongod.log'})", markup=False)
 
 
 @demo_app.command("load")
@@ -661,6 +694,7 @@ def demo_load(
     from nosql_advisor.demo.model import DATABASE
     from nosql_advisor.demo.write import existing_collections
     from nosql_advisor.redact import resolve_source
+    from nosql_advisor.sources.live import redact_uri
 
     uri = resolve_source(uri)
     existing = existing_collections(uri, DATABASE)
@@ -689,6 +723,7 @@ def demo_run(
     Example: nosql-advisor demo run --out demo-report --scale 0.2
     """
     from nosql_advisor.embedded import run_demo
+    from nosql_advisor.report.write import FILES, FORMS
 
     with Reporter(enabled=None if not quiet else False) as reporter:
         landscape, advice = run_demo(out, seed, scale, sample_size, reporter)

@@ -24,13 +24,16 @@ from nosql_advisor.sources.base import Selection
 
 def run_demo(out: Path, seed: int, scale: float, sample_size: int | None, reporter: Reporter,
              schemas: Path | None = None) -> tuple[Landscape, Advice]:
-    """Start a server, load `shop`, scan it, write OUT/report.json and OUT/manifest.json, stop.
+    """Start a server, load `shop`, scan it with the demo's mongod log as its workload, write
+    OUT/report.json, OUT/manifest.json and OUT/mongod.log, stop.
 
     The declared schemas are the demo's own (written to OUT/schemas) unless `schemas` is given.
     They are read from a scratch folder during the scan and written with the report, so OUT is
     replaced whole at the end (the previous demo report stays until then)."""
     from nosql_advisor.demo import build_demo, load_live, write_schema_files
     from nosql_advisor.demo.server import start_secantus
+    from nosql_advisor.demo.workload import write_log
+    from nosql_advisor.workload import read_workload
 
     demo = build_demo(seed=seed, scale=scale)
     with tempfile.TemporaryDirectory(prefix="nosql-advisor-demo-") as scratch:
@@ -45,13 +48,18 @@ def run_demo(out: Path, seed: int, scale: float, sample_size: int | None, report
             load_live(demo, server.uri)
             selection = Selection(databases=(demo.database,), sample_size=sample_size)
             landscape = scan_sources([server.uri], ScanOptions(selection=selection, schemas=declared), reporter)
+        # the demo's workload: a mongod log of its writes (DM408 and its clean controls), read as --log
+        log = write_log(demo, Path(scratch))
+        landscape.workload = read_workload(logs=[log], selection=selection)
         advice = advise(landscape)
         report = build_report(landscape, advice)
         if own:
             report = moved_paths(report, schemas, out / "schemas")
+        report = moved_paths(report, log, out / log.name)
 
         def manifest_and_schemas(folder: Path) -> list[Path]:
-            written = [write_text(folder / "manifest.json", json.dumps(demo.manifest(), indent=2) + "\n")]
+            written = [write_text(folder / "manifest.json", json.dumps(demo.manifest(), indent=2) + "\n"),
+                       write_text(folder / log.name, log.read_text(encoding="utf-8"))]
             return written + (copy_tree(schemas, folder / "schemas") if own else [])
 
         write_forms(out, report, advice.validators, extra=manifest_and_schemas)

@@ -146,17 +146,19 @@ def rules_table(rules: list) -> Table:
 def scan_summary(report: dict, written: list, failing: int | None = None, top: int = 8) -> Group:
     """The end of `scan` (and of the demo), from the report.json dict: the collections, the
     findings by severity, the top risks, whether the --fail-on gate failed, where the files went."""
-    from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, incomplete_collections, landscape_risks,
-                                             mib_or_bytes, not_checked_lines, number)
+    from nosql_advisor.report.format import (counted, SEVERITY_ORDER, by_severity, checked_in_part_line, clean_report_line,
+                                             incomplete_collections, landscape_risks, mib_or_bytes, namespaces_of,
+                                             not_checked_lines, number)
 
     table = Table(title="collections", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     table.add_column("namespace", overflow="fold", max_width=32)
     for column in ("docs", "/month", "p99 size", "indexes", "findings", "top risk"):
         table.add_column(column, justify="left" if column == "top risk" else "right", no_wrap=True,
                          min_width=len(column))
-    findings_per = {}
+    findings_per: dict[str, int] = {}
     for finding in report["findings"]:
-        findings_per[finding["namespace"]] = findings_per.get(finding["namespace"], 0) + 1
+        for namespace in namespaces_of(finding):  # a family finding counts under each of its collections
+            findings_per[namespace] = findings_per.get(namespace, 0) + 1
     for collection in report["collections"]:
         risk = collection["scale_risk"]
         growth, size, first = risk["growth"], risk["document_size"], (risk["top_risks"] or [None])[0]
@@ -168,7 +170,7 @@ def scan_summary(report: dict, written: list, failing: int | None = None, top: i
             str(findings_per.get(collection["namespace"], 0)),
             Text(first["rule"], style=SEVERITY_STYLE.get(first["severity"], "")) if first else "")
     counts = by_severity(report["findings"])
-    line = Text(f"{len(report['findings'])} findings: ")
+    line = Text(f"{counted(len(report['findings']), 'finding')}: " if report["findings"] else clean_report_line(report))
     for i, severity in enumerate(s for s in SEVERITY_ORDER if counts.get(s)):
         line.append(", " if i else "")
         line.append(f"{counts[severity]} {severity}", style=SEVERITY_STYLE.get(severity, ""))
@@ -177,6 +179,7 @@ def scan_summary(report: dict, written: list, failing: int | None = None, top: i
     parts: list = [table, line]
     parts += [Text(f"read only in part: {said}", style="bold yellow") for said in incomplete_collections(report)]
     parts += [Text(f"not checked: {said}", style="yellow") for said in not_checked_lines(report)]
+    parts += [Text(said, style="yellow") for said in filter(None, [checked_in_part_line(report)])]
     risks = landscape_risks(report, top)
     if risks:
         ranked = Table(title="top risks", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
@@ -190,7 +193,7 @@ def scan_summary(report: dict, written: list, failing: int | None = None, top: i
                            where, risk["message"])
         parts.append(ranked)
     if failing is not None:
-        parts.append(Text(f"--fail-on: {failing} findings at or above the threshold: exit 1", style="bold red")
+        parts.append(Text(f"--fail-on: {counted(failing, 'finding')} at or above the threshold: exit 1", style="bold red")
                      if failing else Text("--fail-on: no finding at or above the threshold", style="green"))
     if written:
         files = Text("written: ")

@@ -86,18 +86,12 @@ class Landscape:
     workload: object | None = None  # workload.shapes.Workload from --profile / --log, when read
 
     def not_checked(self) -> dict[tuple[str, str], str]:
-        """(namespace, rule) -> why that rule could not be checked there: each collection's
-        `not_checked` and the workload's (a database's unreadable system.profile counts for each
-        of its collections). Rules report nothing there, and report.json's coverage says why."""
-        reasons = {(c.info.namespace, rule): reason for c in self.collections
-                   for rule, reason in c.info.not_checked.items()}
-        for where, rules in sorted(getattr(self.workload, "not_checked", {}).items()):
-            scanned = [c.info.namespace for c in self.collections if "." not in where
-                       and c.info.namespace.partition(".")[0] == where]
-            for namespace in scanned or [where]:
-                for rule, reason in rules.items():
-                    reasons.setdefault((namespace, rule), reason)
-        return reasons
+        """(namespace, rule) -> why that rule could not be checked there (coverage.py decides:
+        missing metadata, no workload, a privilege missing...). Rules report nothing there, and
+        report.json's coverage says why."""
+        from nosql_advisor.coverage import not_checked  # coverage.py is about this module's Landscape
+
+        return not_checked(self)
 
 
 def scan_sources(specs: list[str], options: ScanOptions, reporter: Reporter | None = None) -> Landscape:

@@ -108,3 +108,26 @@ def test_the_session_token_is_a_secret(findings):
 
 def test_every_finding_carries_its_evidence(findings):
     assert findings and all(f.evidence and f.recommendation for f in findings.values())
+
+
+def longest_array(value) -> int:
+    """The longest array anywhere inside `value` (nested arrays included)."""
+    if not isinstance(value, list):
+        return 0
+    return max([len(value), *map(longest_array, value)])
+
+
+def test_neighborhood_outlines_are_geojson_shapes_not_unbounded_arrays(findings):
+    neighborhoods = read("sample_restaurants/neighborhoods.json.gz")
+    assert {n["geometry"]["type"] for n in neighborhoods} <= {"Polygon", "MultiPolygon"}
+    assert max(longest_array(n["geometry"]["coordinates"]) for n in neighborhoods) == 4907  # past DM101's 1,000
+    assert ("DM101", "sample_restaurants.neighborhoods", "geometry.coordinates") not in findings
+
+
+def test_products_types_written_in_one_bulk_load_are_a_mix_not_a_change(findings):
+    products = read("ozlerhakan_mongodb-json-files/products.json.gz")
+    stamps = {p["_id"].generation_time for p in products if hasattr(p["_id"], "generation_time")}
+    assert len(stamps) == 1  # every ObjectId _id of the file was made in one second
+    price = findings[("DM505", "ozlerhakan_mongodb-json-files.products", "price")]
+    assert price.evidence["timeline"] == "mixed" and "changed" not in price.message
+    assert price.evidence["types"] == types_at(products, "price")

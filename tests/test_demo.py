@@ -10,12 +10,15 @@ import hashlib
 import json
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import bson
+import bsonjs
 import pytest
-from bson import json_util
+from bson import ObjectId, json_util
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 
 from nosql_advisor.advise import advise
 from nosql_advisor.demo import build_demo, write_dump, write_export, write_schema_files
@@ -23,12 +26,13 @@ from nosql_advisor.demo.docs import collections_table, planted_table
 from nosql_advisor.rules import all_rules
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.schema.load import load_declared
+from nosql_advisor.workload import read_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.05
 DATA_RULES = {"DM101", "DM102", "DM103", "DM104", "DM105", "DM106", "DM201", "DM202", "DM301", "DM302",
               "DM303", "DM305", "DM501", "DM502", "DM503", "DM504", "DM505", "DM601", "DM602", "DM603",
-              "DM701", "DM702"}
+              "DM701", "DM702", "DM203", "DM204", "DM506", "DM507", "DM508"}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +74,7 @@ def test_manifest_lists_what_the_data_holds(demo):
     for problem in manifest["planted"]:
         database, _, pattern = problem["namespace"].partition(".")
         assert database == "shop" and fnmatch.filter(names, pattern), problem
-        assert re.fullmatch(r"DM[1-7]0[1-7]", problem["rule"]) and problem["note"]
+        assert re.fullmatch(r"DM[1-7]0[1-9]", problem["rule"]) and problem["note"]
     planted = {p["namespace"] for p in manifest["planted"]}
     assert not planted & set(manifest["controls"])
     assert manifest["global_collections"] == ["shop.tenants"]
@@ -80,12 +84,15 @@ DEMO_START, DEMO_END = datetime(2024, 6, 30, 12), datetime(2026, 6, 30, 12)  # d
 
 
 def test_object_ids_carry_the_creation_time_within_two_fixed_years(demo):
+    updated_first = {p.namespace for p in demo.planted if (p.rule, p.path) == ("DM507", "updated_at")}
     for collection in demo.collections:
         for document in collection.documents:
             if "created_at" in document and not isinstance(document["_id"], str):
                 made = document["_id"].generation_time
                 assert made == document["created_at"].replace(tzinfo=timezone.utc)
-                assert DEMO_START <= document["created_at"] <= document["updated_at"] <= DEMO_END
+                assert DEMO_START <= document["created_at"] <= DEMO_END
+                if f"shop.{collection.name}" not in updated_first:
+                    assert document["created_at"] <= document["updated_at"] <= DEMO_END
 
 
 def test_one_tenant_holds_most_orders_and_the_rest_is_even(demo):
@@ -139,10 +146,167 @@ def test_controls_are_clean_by_construction(demo):
             assert "@" not in json_util.dumps(document)  # no emails, nothing personal
 
 
+# -- the problems of issue 11, each beside the control it must not be mistaken for -------------
+
+CONTROL_OF = {("DM202", "shop.orders"): "shop.payments", ("DM203", "shop.wishlists"): "shop.payments",
+              ("DM204", "shop.groups"): "shop.teams", ("DM506", "shop.returns"): "shop.payments",
+              ("DM507", "shop.purchase_orders"): "shop.restocks", ("DM508", "shop.preferences"): "shop.restocks"}
+
+
+def note(demo, rule: str, namespace: str, path: str | None) -> str:
+    return next(p.note for p in demo.planted if (p.rule, p.namespace, p.path) == (rule, namespace, path))
+
+
+def test_each_new_problem_is_planted_beside_a_control(demo):
+    planted = {(p.rule, p.namespace) for p in demo.planted}
+    for problem, control in CONTROL_OF.items():
+        assert problem in planted and control in demo.controls, problem
+    assert "shop.delivery_zones" in demo.controls  # GeoJSON: long coordinates, no DM101
+
+
+def test_tier_copies_drift_by_the_share_the_manifest_says_and_the_documented_copy_agrees(demo):
+    customers = {c["_id"]: c for c in demo.collection("customers").documents}
+    orders = demo.collection("orders").documents
+    drifted = sum(o["customer"]["tier"] != customers[o["customer_id"]]["tier"] for o in orders)
+    assert 0.15 < drifted / len(orders) < 0.25
+    assert f"{drifted:,} of {len(orders):,} customer.tier copies" in note(demo, "DM202", "shop.orders", "customer.tier")
+    assert all(o["customer"]["country"] == customers[o["customer_id"]]["country"] for o in orders)
+    sessions = demo.collection("sessions").documents
+    drifted = sum(s["customer_tier"] != customers[s["customer_id"]]["tier"] for s in sessions)
+    assert 0 < drifted < len(sessions) / 3
+    assert f"{drifted:,} of {len(sessions):,}" in note(demo, "DM202", "shop.sessions", "customer_tier")
+    currency = {i["_id"]: i["currency"] for i in demo.collection("invoices").documents}
+    payments = demo.collection("payments")
+    assert all(p["currency"] == currency[p["invoice_id"]] for p in payments.documents)
+    described = payments.options["validator"]["$jsonSchema"]["properties"]["currency"]["description"]
+    assert "source of truth: shop.invoices.currency" in described
+
+
+def test_wishlists_hold_a_share_of_their_customer_references_as_hex_strings(demo):
+    ids = {c["_id"] for c in demo.collection("customers").documents}
+    references = [w["customer_id"] for w in demo.collection("wishlists").documents]
+    strings = [r for r in references if isinstance(r, str)]
+    assert 0.2 < len(strings) / len(references) < 0.4
+    assert all(re.fullmatch(r"[0-9a-f]{24}", r) and ObjectId(r) in ids for r in strings)
+    assert all(r in ids for r in references if not isinstance(r, str))
+    assert f"{len(strings):,} of {len(references):,} wishlists" in note(demo, "DM203", "shop.wishlists", "customer_id")
+    invoices = {i["_id"] for i in demo.collection("invoices").documents}  # the control: ObjectIds only
+    assert all(type(p["invoice_id"]) is ObjectId and p["invoice_id"] in invoices for p in demo.collection("payments").documents)
+
+
+def test_memberships_are_listed_on_both_sides_a_tenth_on_one_only_and_teams_own_theirs(demo):
+    users, groups = demo.collection("users").documents, demo.collection("groups").documents
+    by_user = {(u["_id"], g) for u in users for g in u["group_ids"]}
+    by_group = {(m, g["_id"]) for g in groups for m in g["member_ids"]}
+    pairs, one_sided = by_user | by_group, by_user ^ by_group
+    assert 0.05 < len(one_sided) / len(pairs) < 0.16
+    assert f"{len(pairs):,} memberships: {len(one_sided):,}" in note(demo, "DM204", "shop.groups", "member_ids")
+    tenant = {u["_id"]: u["tenant_id"] for u in users} | {g["_id"]: g["tenant_id"] for g in groups}
+    assert all(tenant[u] == tenant[g] for u, g in pairs)
+    teams = demo.collection("teams").documents  # the control: only teams point at users
+    assert all(set(t["member_ids"]) <= set(tenant) for t in teams)
+    team_ids = {t["_id"] for t in teams}
+    held = {v for u in users for value in u.values() for v in (value if isinstance(value, list) else [value])}
+    assert not held & team_ids
+
+
+def test_notifications_carry_both_keys_and_only_an_index_on_the_user_reference(demo):
+    users = {u["_id"]: u for u in demo.collection("users").documents}
+    assert len({u["username"] for u in users.values()}) == len(users)  # one document per user
+    notifications = demo.collection("notifications")
+    for document in notifications.documents:
+        assert users[document["account_id"]]["tenant_id"] == document["tenant_id"]
+    assert [list(index["key"]) for index in notifications.indexes] == [["account_id"]]
+
+
+def element_types(raw: bytes) -> dict[str, int]:
+    """The type byte of each top-level element, read from the bytes (decoding folds symbol,
+    undefined and DBPointer into str, None and DBRef). Knows the types legacy_notes holds."""
+    types, at = {}, 4
+    while raw[at] != 0:
+        kind, end = raw[at], raw.index(b"\0", at + 1)
+        key, at = raw[at + 1:end].decode(), end + 1
+        types[key] = kind
+        if kind in (0x02, 0x0E, 0x0C):
+            at += 4 + int.from_bytes(raw[at:at + 4], "little") + (12 if kind == 0x0C else 0)
+        else:
+            at += {0x07: 12, 0x09: 8, 0x06: 0}[kind]
+    return types
+
+
+def test_legacy_notes_hold_symbol_undefined_and_db_pointer_byte_by_byte(demo, dump):
+    documents = demo.collection("legacy_notes").documents
+    types = [element_types(d.raw) for d in documents]
+    assert all(t["reminder"] == 0x06 and t["order_ref"] == 0x0C and t["tenant_id"] == 0x02 for t in types)
+    kinds = Counter(t["kind"] for t in types)
+    assert set(kinds) == {0x02, 0x0E}
+    assert f"symbol (BSON 0x0E) in {kinds[0x0E]:,} of {len(documents):,}" in note(demo, "DM505", "shop.legacy_notes", "kind")
+    orders = {o["_id"] for o in demo.collection("orders").documents}
+    assert all(d["order_ref"].collection == "shop.orders" and d["order_ref"].id in orders for d in documents)
+    raw = (dump / "legacy_notes.bson").read_bytes()
+    assert raw == b"".join(d.raw for d in documents)
+
+
+def test_the_validator_generated_from_legacy_notes_accepts_every_note(dump, tmp_path):
+    """Generated from the dump, it names symbol, undefined and dbPointer; held against the same
+    notes as their declared schema, no note violates it (DM503). The server side of this is in
+    tests/test_schema_server.py (SecantusDB folds those types; a mongod keeps them)."""
+    notes = str(dump / "legacy_notes.bson")
+    validator = advise(scan_sources([notes], ScanOptions())).validators["shop.legacy_notes"]
+    properties = validator["$jsonSchema"]["properties"]
+    assert sorted(properties["kind"]["bsonType"]) == ["string", "symbol"]
+    assert (properties["reminder"]["bsonType"], properties["order_ref"]["bsonType"]) == ("undefined", "dbPointer")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "legacy_notes.json").write_text(json.dumps(validator))
+    declared, _ = load_declared(tmp_path, keep_going=False)
+    findings = advise(scan_sources([notes], ScanOptions(schemas=declared))).findings
+    assert [f for f in findings if f.rule in ("DM503", "DM504")] == []
+
+
+def test_purchase_orders_break_each_invariant_in_a_few_and_restocks_in_none(demo):
+    checks = {"total": lambda d: d["total"].to_decimal() == sum(i["price"].to_decimal() * i["qty"] for i in d["items"]),
+              "updated_at": lambda d: d["updated_at"] >= d["created_at"],
+              "shipped_at": lambda d: ("shipped_at" in d) == (d["status"] == "shipped")}
+    restocks = demo.collection("restocks").documents
+    assert all(check(d) for d in restocks for check in checks.values())
+    assert {"shipped", "draft"} <= {d["status"] for d in restocks}
+    orders = demo.collection("purchase_orders").documents
+    for path, check in checks.items():
+        broken = sum(not check(d) for d in orders)
+        assert 0 < broken <= 0.05 * len(orders), path
+        assert f"{broken:,} of {len(orders):,} purchase orders break it" in note(demo, "DM507", "shop.purchase_orders", path)
+
+
+def test_preferences_of_version_one_are_the_older_and_alone_hold_newsletter_and_lang(demo):
+    documents = demo.collection("preferences").documents
+    old = [d for d in documents if d["schema_version"] == 1]
+    new = [d for d in documents if d["schema_version"] == 2]
+    assert old and new and len(old) + len(new) == len(documents)
+    assert max(d["created_at"] for d in old) < min(d["created_at"] for d in new)
+    assert all({"newsletter", "lang"} <= set(d) for d in old)
+    assert not any({"newsletter", "lang"} & set(d) for d in new)
+
+
+def test_returns_hold_dates_as_iso_strings_and_the_control_real_dates(demo):
+    returns = demo.collection("returns").documents
+    assert all(isinstance(r["requested_on"], str) and date.fromisoformat(r["requested_on"]) for r in returns)
+    assert all(type(p["paid_at"]) is datetime for p in demo.collection("payments").documents)
+
+
+def test_delivery_zones_are_closed_polygons_and_some_outlines_are_long(demo):
+    rings = [z["geometry"]["coordinates"][0] for z in demo.collection("delivery_zones").documents]
+    assert all(ring[0] == ring[-1] and len(ring) >= 4 for ring in rings)
+    assert max(map(len, rings)) > 1000  # over DM101's max_length: only the GeoJSON rule spares it
+
+
+RAW = CodecOptions(document_class=RawBSONDocument)
+
+
 def test_dump_round_trips_with_metadata(demo, dump):
-    for collection in demo.collections:
+    for collection in demo.collections:  # byte for byte: legacy_notes' symbols stay symbols
         with open(dump / f"{collection.name}.bson", "rb") as handle:
-            assert list(bson.decode_file_iter(handle)) == collection.documents
+            records = [record.raw for record in bson.decode_file_iter(handle, RAW)]
+        assert records == [bson.encode(document) for document in collection.documents], collection.name
     metadata = json_util.loads((dump / "orders.metadata.json").read_text())
     assert metadata["indexes"][0] == {"v": 2, "key": {"_id": 1}, "name": "_id_"}
     assert [i["name"] for i in metadata["indexes"][1:]] == [i["name"] for i in demo.collection("orders").indexes]
@@ -169,6 +333,11 @@ def test_export_round_trips(demo, tmp_path, compressed):
         text = (gzip.open(path, "rt") if compressed else open(path)).read()
         documents = [json_util.loads(line) for line in text.splitlines()]
         assert documents == demo.collection(name).documents
+    legacy = folder / f"legacy_notes.json{'.gz' if compressed else ''}"
+    lines = (gzip.open(legacy, "rt") if compressed else open(legacy)).read().splitlines()
+    assert [bsonjs.loads(line) for line in lines] == [d.raw for d in demo.collection("legacy_notes").documents]
+    assert all('"$dbPointer"' in line and '"$undefined"' in line for line in lines)
+    assert any('"kind" : { "$symbol"' in line for line in lines)
     first = (folder / ("orders.json.gz" if compressed else "orders.json"))
     line = (gzip.open(first, "rt") if compressed else open(first)).readline()
     assert '"$oid"' in line and '"$numberDecimal"' in line and '"$date": {"$numberLong"' in line
@@ -194,15 +363,32 @@ def test_docs_show_the_default_demo():
     assert planted_table(demo) in page, "regenerate with python -m nosql_advisor.demo.docs"
 
 
+def test_the_log_beside_the_dump_holds_the_planted_writes_among_clean_ones(demo, dump):
+    lines = [json.loads(line) for line in (dump.parent / "mongod.log").read_text().splitlines()]
+    assert all(entry["id"] == 51803 and entry["msg"] == "Slow query" for entry in lines)
+    commands = [(e["attr"]["ns"], e["attr"]["command"]) for e in lines]
+    upserts = [ns for ns, c in commands if c.get("upsert")]
+    assert upserts.count("shop.carts") == 5 and upserts.count("shop.products") == 1  # products: a unique index
+    assert [ns for ns, c in commands if c.get("multi") and c["q"] == {}] == ["shop.tenants"]
+    assert [ns for ns, c in commands if c.get("multi") and c["q"]] == ["shop.invoices"]
+    concerns = [c["writeConcern"] for ns, c in commands if "insert" in c]
+    assert concerns == [{"w": 0}, {"w": "majority"}]
+    unique = [list(i["key"]) for i in demo.collection("products").indexes if i.get("unique")]
+    assert ["tenant_id", "sku"] in unique and not any(i.get("unique") for i in demo.collection("carts").indexes)
+
+
 def matches(finding, problem) -> bool:
     return (finding.rule == problem.rule and fnmatch.fnmatchcase(finding.namespace, problem.namespace)
             and (problem.path is None or finding.path is None or finding.path == problem.path))
 
 
 def test_every_checked_planted_problem_is_found_and_nothing_else(demo, dump, tmp_path):
+    """The dump with its declared schemas and the mongod.log written beside it (DM408)."""
     write_schema_files(demo, tmp_path / "schemas")
     declared, _ = load_declared(tmp_path / "schemas", keep_going=False)
-    findings = advise(scan_sources([str(dump)], ScanOptions(schemas=declared))).findings
+    landscape = scan_sources([str(dump)], ScanOptions(schemas=declared))
+    landscape.workload = read_workload([], [dump.parent / "mongod.log"])
+    findings = advise(landscape).findings
     checked = {rule.id for rule in all_rules() if rule.checked and "not checked" not in rule.summary}
     missed = [p for p in demo.planted if p.rule in checked and not any(matches(f, p) for f in findings)]
     assert missed == []
@@ -221,3 +407,34 @@ def test_missing_server_program_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(InputError, match=r"pip install 'nosql-advisor\[demo\]'"):
         server.find_secantusd()  # what start_secantus asks first; no server starts, so not `live`
+
+
+def test_the_export_form_finds_what_needs_no_metadata_and_says_the_rest_was_not_checked(demo, tmp_path):
+    """An export holds no indexes, options or validators: the problems whose rules need them (the
+    manifest's `needs`) are reported as not checked, every other one is found, and the controls
+    are clean when the declared schemas are given (`controls_need`)."""
+    export = write_export(demo, tmp_path / "export")
+    write_schema_files(demo, tmp_path / "schemas")
+    declared, _ = load_declared(tmp_path / "schemas", keep_going=False)
+    landscape = scan_sources([str(export)], ScanOptions(schemas=declared))
+    landscape.workload = read_workload([], [tmp_path / "export" / "mongod.log"])
+    findings = advise(landscape).findings
+    manifest = demo.manifest()
+    unchecked = landscape.not_checked()
+    needing_metadata = [p for p in manifest["planted"] if "metadata" in p["needs"] or "indexes" in p["needs"]]
+    assert needing_metadata  # DM501, DM303, ...: the export form cannot show them
+    for problem in needing_metadata:
+        namespaces = [c.info.namespace for c in landscape.collections
+                      if fnmatch.fnmatchcase(c.info.namespace, problem["namespace"])]
+        assert namespaces and all((namespace, problem["rule"]) in unchecked for namespace in namespaces), problem
+    found_here = [p for p in demo.planted if not any(n in ("metadata", "indexes", "indexes or recorded plans")
+                                                       for n in manifest_needs(manifest, p))]
+    missed = [(p.rule, p.namespace, p.path) for p in found_here if not any(matches(f, p) for f in findings)]
+    assert missed == []
+    assert manifest["controls_need"] == {"shop.payments": ["declared schema"]}
+    assert not [f for f in findings if f.namespace in demo.controls]
+
+
+def manifest_needs(manifest: dict, problem) -> list[str]:
+    return next(p["needs"] for p in manifest["planted"]
+                if (p["rule"], p["namespace"], p["path"], p["note"]) == (problem.rule, problem.namespace, problem.path, problem.note))

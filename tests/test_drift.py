@@ -219,3 +219,84 @@ def test_enum_only_when_asked_and_only_for_low_cardinality_strings(tmp_path):
     assert properties["status"]["enum"] == ["new", "paid", None]
     assert properties["tags"]["items"]["enum"] == ["a", "b"]
     assert "enum" not in properties["sku"]  # 30 distinct values: not an enum
+
+
+# -- DM505 weighs what the mix breaks, and tells a change from a mix ----------------------------
+
+def drift_of(tmp_path, values: list) -> object:
+    """The DM505 finding of a `qty` field holding `values`, one document a day from 2025-01-01."""
+    documents = [{"_id": oid(day), "qty": value} for day, value in enumerate(values, start=1)]
+    [finding] = [f for f in findings_for(write_dump(tmp_path, documents, None)) if f.rule == "DM505"]
+    return finding
+
+
+def test_int_and_long_are_one_number_type_so_their_mix_is_info(tmp_path):
+    finding = drift_of(tmp_path, [3, Int64(5), 7, Int64(2**40)])
+    assert finding.evidence["types"] == {"int": 2, "long": 2}
+    assert finding.severity == "info" and "compare, sort and index as one number type" in finding.message
+
+
+def test_a_number_beside_a_string_is_medium(tmp_path):
+    finding = drift_of(tmp_path, [3, "4", 5, "six"])
+    assert (finding.severity, finding.evidence["types"]) == ("medium", {"int": 2, "string": 2})
+    assert "a range query on one never matches the others" in finding.message
+
+
+def test_a_scalar_beside_an_array_is_medium(tmp_path):
+    assert drift_of(tmp_path, [3, [3, 4], 5]).severity == "medium"
+
+
+def test_a_decimal_beside_a_double_is_money_losing_precision(tmp_path):
+    finding = drift_of(tmp_path, [bson.Decimal128("0.10"), 0.1, bson.Decimal128("0.20")])
+    assert finding.severity == "medium" and "lost precision" in finding.message
+
+
+def test_int_beside_doubles_holding_whole_numbers_is_info(tmp_path):
+    finding = drift_of(tmp_path, [3, 4.0, 5, 6.0, Int64(2**40), 1e15])  # every double is whole
+    assert finding.evidence["types"] == {"double": 3, "int": 2, "long": 1}
+    assert (finding.severity, finding.evidence["mix"], finding.evidence["fractional_doubles"]) == ("info", "whole numbers", 0)
+    assert "int, long and double holding whole numbers compare, sort and index as one number type" in finding.message
+
+
+def test_int_beside_doubles_holding_fractions_is_low_and_says_how_many(tmp_path):
+    finding = drift_of(tmp_path, [3, 4.5, 5, 6.0, 7.25, float("inf")])  # 4.5, 7.25 and inf are not whole
+    assert finding.evidence["types"] == {"double": 4, "int": 2}
+    assert (finding.severity, finding.evidence["mix"], finding.evidence["fractional_doubles"]) == ("low", "int and double", 3)
+    assert "3 of the 4 doubles hold fractions: a real mix of integers and fractions" in finding.message
+
+
+def test_int_beside_double_without_the_count_is_low_and_says_the_doubles_were_not_checked(tmp_path):
+    """A shape read back without `fractional_doubles` (an older report.json) cannot tell."""
+    from dataclasses import replace
+
+    from nosql_advisor.schema.drift import drift_findings
+
+    landscape = scan_sources([str(write_dump(tmp_path, [{"_id": oid(1), "qty": 3}, {"_id": oid(2), "qty": 4.0}], None))],
+                             ScanOptions())
+    [shape] = [c.shape for c in landscape.collections]
+    shape.fields = [replace(f, fractional_doubles=None) for f in shape.fields]
+    [finding] = [f for f in drift_findings(shape, None, None, None, False) if f.rule == "DM505"]
+    assert finding.severity == "low" and "not checked for fractions" in finding.message
+    assert "fractional_doubles" not in finding.evidence
+
+
+def test_double_then_int_in_disjoint_time_ranges_is_a_change(tmp_path):
+    finding = drift_of(tmp_path, [1.5, 2.5, 3.5, 4, 5, 6])  # days 1-3 double, days 4-6 int
+    assert finding.evidence["timeline"] == "changed"
+    assert "It changed from double to int: double until 2025-01-03, int since 2025-01-04." in finding.message
+    assert "mixed" not in finding.message
+
+
+def test_double_and_int_interleaved_over_the_same_days_are_a_mix_not_a_change(tmp_path):
+    finding = drift_of(tmp_path, [1.5, 2, 3.5, 4, 5.5, 6])  # both types on alternate days 1-6
+    assert finding.evidence["timeline"] == "mixed"
+    assert "mixed, not a change: written side by side between 2025-01-01 and 2025-01-06" in finding.message
+    assert "changed" not in finding.message
+
+
+def test_types_written_in_the_same_second_are_a_mix(tmp_path):
+    """A bulk import stamps every _id alike: both ranges are one instant, which is no change."""
+    same = ObjectId.from_datetime(__import__("datetime").datetime(2012, 10, 16, 17, 13, 57))
+    documents = [{"_id": ObjectId(same.binary[:4] + bytes([0] * 7 + [i])), "qty": v} for i, v in enumerate([1.5, 2, 3])]
+    [finding] = [f for f in findings_for(write_dump(tmp_path, documents, None)) if f.rule == "DM505"]
+    assert finding.evidence["timeline"] == "mixed" and "side by side on 2012-10-16" in finding.message

@@ -218,3 +218,24 @@ def test_decimal_ranges_are_exact_whatever_their_exponents_and_signs():
         field = fields([{"_id": i, "d": Decimal128(v)} for i, v in enumerate(case)])["d"]
         finite = [float(v) for v in case if v not in ("NaN", "Infinity")]
         assert field.number_range == {"min": min(finite), "max": max(finite)}, case
+
+
+def test_merged_builders_add_their_counts_of_doubles_holding_fractions():
+    """Two workers' builders: `x` has one fractional double in the first (1.5) and two in the
+    second (0.25 and NaN, which is no whole number either); `y` only reaches the second."""
+    from nosql_advisor.shape.infer import ShapeBuilder
+
+    first, second = ShapeBuilder("db.coll"), ShapeBuilder("db.coll")
+    for document in [{"x": 1.5, "n": 1}, {"x": 2.0, "n": 2}, {"x": 3, "n": 3}]:
+        first.add(document)
+    for document in [{"x": 0.25, "y": 7.0}, {"x": float("nan"), "y": 8.0}, {"x": 4.0, "y": [0.5]}]:
+        second.add(document)
+    first.merge(second)
+    shape = first.finish()
+    merged = {f.path: f for f in shape.fields}
+    assert merged["x"].types == {"double": 5, "int": 1}
+    assert merged["x"].fractional_doubles == 3
+    assert merged["y"].fractional_doubles == 0  # 0.5 is an array element: DM505 weighs the values
+    assert merged["n"].fractional_doubles is None  # no double at all
+    entries = {entry["path"]: entry for entry in shape.to_dict()["fields"]}  # report.json's field entries
+    assert entries["x"]["fractional_doubles"] == 3 and "fractional_doubles" not in entries["n"]

@@ -267,7 +267,7 @@ def small_disk(tmp_path):
         pytest.skip("mounting a tmpfs to fill a disk needs root (CI runs as root)")
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=384k", "tmpfs", str(disk)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
@@ -294,7 +294,7 @@ def test_a_full_disk_leaves_the_previous_set_whole(tmp_path, small_disk, out_is_
     assert first.returncode == 0, first.stderr
     before = snapshot(out)
     assert "report.sarif" in before and "validators/shop.users.json" in before
-    filler = fill(out, leave=48 * 1024)  # the new set (~130 KiB) cannot fit beside the old one
+    filler = fill(out, leave=48 * 1024)  # the new set (~250 KiB with coverage) cannot fit beside the old one
     full = run_cli("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
     assert full.returncode == 2
     assert full.stderr.strip().splitlines()[-1] == (

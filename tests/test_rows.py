@@ -6,10 +6,11 @@ import hashlib
 import random
 import zlib
 
-from bson import ObjectId
+from bson import Int64, ObjectId
 
 from nosql_advisor.shape import ShapeBuilder
-from nosql_advisor.shape.rows import RowSample, row_hashes
+from nosql_advisor.shape.rows import (CANONICAL, ID_ARRAYS, MAX_ROW_IDS, RowSample, canonical, ids, ids_complete,
+                                      is_text, row_hashes)
 from nosql_advisor import redact
 
 
@@ -26,7 +27,36 @@ def documents(n: int) -> list[dict]:
 def test_a_row_holds_hashes_of_scalars_outside_arrays():
     document = documents(1)[0]
     assert row_hashes(document) == {"_id": keyed(document["_id"].binary), "name": keyed(b"n0"),
-                                    "customer.email": keyed(b"e0@x.org")}
+                                    "customer.email": keyed(b"e0@x.org"),
+                                    CANONICAL: {"_id": keyed(str(document["_id"]).encode())},
+                                    ID_ARRAYS: {"customer.tags": packed([keyed(b"a")])}}
+
+
+def packed(hashes: list[int]) -> bytes:
+    return b"".join(h.to_bytes(8, "little") for h in sorted(set(hashes)))
+
+
+def test_an_id_and_its_text_form_share_a_canonical_hash_but_not_a_kind():
+    oid = ObjectId()
+    as_id, as_text = row_hashes({"ref": oid}), row_hashes({"ref": str(oid)})
+    assert as_id["ref"] != as_text["ref"]  # the typed join ($lookup, equality) finds nothing
+    assert canonical(as_id, "ref") == canonical(as_text, "ref") == keyed(str(oid).encode())
+    assert not is_text(as_id, "ref") and is_text(as_text, "ref")
+    number, digits, long_number = row_hashes({"n": 42}), row_hashes({"n": "42"}), row_hashes({"n": Int64(42)})
+    assert canonical(number, "n") == canonical(digits, "n") == canonical(long_number, "n") == keyed(b"42")
+    assert is_text(digits, "n") and not is_text(number, "n") and not is_text(long_number, "n")
+
+
+def test_arrays_of_ids_are_carried_as_hash_sets_within_a_budget():
+    group_ids = [ObjectId() for _ in range(3)]
+    row = row_hashes({"_id": 1, "group_ids": group_ids + group_ids[:1], "items": [{"sku": "s"}], "tags": []})
+    assert ids(row, "group_ids") == {keyed(str(g).encode()) for g in group_ids} and ids_complete(row, "group_ids")
+    assert ids(row_hashes({"refs": [str(g) for g in group_ids]}), "refs") == ids(row, "group_ids")  # text forms
+    assert ids(row, "items") == set() and ids(row, "tags") == set()  # documents, and empty arrays: no ids
+    long = row_hashes({"_id": 2, "a": list(range(MAX_ROW_IDS - 10)), "b": list(range(50)), "c": [1]})
+    assert len(ids(long, "a")) == MAX_ROW_IDS - 10 and ids_complete(long, "a")
+    assert len(ids(long, "b")) == 10 and not ids_complete(long, "b")
+    assert ids(long, "c") == set() and not ids_complete(long, "c")  # budget spent: said, not guessed
 
 
 def test_every_document_is_a_row_below_k_and_k_rows_above():

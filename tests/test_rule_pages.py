@@ -56,3 +56,10 @@ def test_every_relative_link_of_the_documentation_points_at_a_file_that_exists()
             if not (document.parent / target.split("#")[0]).exists():
                 broken.append(f"{document.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def test_the_rules_table_of_the_docs_lists_every_registered_rule_with_its_summary():
+    table = (Path(__file__).resolve().parent.parent / "docs" / "rules" / "README.md").read_text(encoding="utf-8")
+    missing = [rule.id for rule in all_rules()
+               if f"[{rule.id}](" not in table or rule.summary.replace("|", "/") not in table]
+    assert missing == []

@@ -176,16 +176,37 @@ def test_without_yes_and_without_a_terminal_nothing_is_applied(database, mongo_u
     assert "validator" not in database["untouched"].options()
 
 
+def keeps_undefined(database) -> bool:
+    """Whether the server stores BSON undefined as it is (mongod) or decodes and folds it into
+    null (SecantusDB also folds symbol into string and DBPointer into a DBRef object)."""
+    from nosql_advisor.demo.legacy import element, raw_document, undefined
+
+    probe = database["probe_undefined"]
+    probe.insert_one(raw_document([element("_id", 1), undefined("u")]))
+    return probe.count_documents({"u": {"$type": "undefined"}}) == 1
+
+
 def test_generated_validators_accept_every_document_of_the_demo(database, tmp_path):
     from nosql_advisor.advise import advise
     from nosql_advisor.demo import build_demo, write_dump
 
     demo = build_demo(seed=11, scale=0.05)
     advice = advise(scan_sources([str(write_dump(demo, tmp_path))], ScanOptions()))
+    folds = not keeps_undefined(database)
     for collection in demo.collections:
         validator = advice.validators[f"shop.{collection.name}"]
         target = database.create_collection(f"demo_{collection.name}", validator=validator,
                                             validationAction="error")
+        if collection.name == "legacy_notes" and folds:
+            # demo/legacy.py: symbol, undefined, DBPointer. The validator names them as the dump
+            # holds them; a server that folds them (SecantusDB) sees other types and refuses every
+            # note. Accepted on a mongod (NOSQL_ADVISOR_TEST_URI); here the refusal is asserted.
+            properties = validator["$jsonSchema"]["properties"]
+            assert (properties["reminder"]["bsonType"], properties["order_ref"]["bsonType"]) == ("undefined", "dbPointer")
+            with pytest.raises(BulkWriteError):
+                target.insert_many(collection.documents, ordered=False)
+            assert target.count_documents({}) == 0
+            continue
         try:
             target.insert_many(collection.documents, ordered=False)
         except BulkWriteError as error:

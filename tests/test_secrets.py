@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from pymongo import MongoClient
 
 from nosql_advisor import redact
@@ -31,6 +31,12 @@ SEPARATORS = "/@:%?#&;="
 PIECE = st.text(alphabet="QXZJWVKqxzjwvk", min_size=4, max_size=8)
 PASSWORD = st.lists(st.tuples(PIECE, st.sampled_from([*SEPARATORS, "%40", "%2F", ""])), min_size=1, max_size=4)
 CLOSED_PORT = 1  # nothing listens on port 1 of the loopback
+# one password holding every separator the generator draws from, each between two pieces: the
+# explicit example the slow CLI tests always run, beside one generated (derandomized) example
+EVERY_SEPARATOR = list(zip(["QXZJ", "WVKq", "xzjw", "KqXZ", "JWVK", "qxzj", "VKqx", "ZJWV", "kqxz", "WVKQ", "XZJW", "jwvk"],
+                           [*SEPARATORS, "%40", "%2F", ""]))
+CLI_EXAMPLES = settings(max_examples=1, derandomize=True, deadline=None,
+                        suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def password_of(parts) -> tuple[str, list[str]]:
@@ -100,6 +106,15 @@ def test_a_uri_comes_from_an_environment_variable_or_a_file(tmp_path, monkeypatc
             redact.resolve_source(spec)
 
 
+def together(*runs):
+    """Run independent CLI calls (zero-argument callables) side by side, results in order: each is
+    its own process, so the two cores are both used while the other waits on a socket."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return list(pool.map(lambda run: run(), runs))
+
+
 def run_tool(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     if env is None:
         return run_cli(*args, cwd=cwd)
@@ -109,8 +124,9 @@ def run_tool(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Compl
     return done
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@CLI_EXAMPLES
 @given(parts=PASSWORD, token=PIECE)
+@example(parts=EVERY_SEPARATOR, token="ZQXJ")
 def test_the_cli_against_an_unreachable_server_shows_no_piece_of_a_password(tmp_path_factory, parts, token):
     password, pieces = password_of(parts)
     folder = tmp_path_factory.mktemp("unreachable")
@@ -119,14 +135,15 @@ def test_the_cli_against_an_unreachable_server_shows_no_piece_of_a_password(tmp_
             f"mongodb://reader:{quote_plus(password)}@{base}",  # escaped: a connection error
             f"mongodb://reader:{quote_plus(password)}@{base}&authMechanism=MONGODB-AWS"
             f"&authMechanismProperties=AWS_SESSION_TOKEN:{token}&tlsCertificateKeyFilePassword={token}"]
+    runs = []
     for number, uri in enumerate(uris):
-        out = folder / f"out{number}"
-        for done in (run_tool("scan", uri, "--out", str(out), cwd=folder),
-                     run_tool("shape", "env:ADVISOR_URI", cwd=folder, env={"ADVISOR_URI": uri})):
-            assert done.returncode in (2, 3), done.stderr
-            assert "***" in done.stderr or "env:ADVISOR_URI" in done.stderr
-            text = outputs(done, folder)
-            assert not any(secret in text for secret in [password, quote_plus(password), token, *pieces]), text
+        runs += [lambda uri=uri, out=folder / f"out{number}": run_tool("scan", uri, "--out", str(out), cwd=folder),
+                 lambda uri=uri: run_tool("shape", "env:ADVISOR_URI", cwd=folder, env={"ADVISOR_URI": uri})]
+    for done in together(*runs):
+        assert done.returncode in (2, 3), done.stderr
+        assert "***" in done.stderr or "env:ADVISOR_URI" in done.stderr
+        text = outputs(done, folder)
+        assert not any(secret in text for secret in [password, quote_plus(password), token, *pieces]), text
 
 
 def test_an_unset_variable_is_named_and_exits_2(tmp_path):
@@ -221,10 +238,12 @@ COMMANDS = [("scan", "--out", "{out}/scan"), ("validators", "--enum", "100", "--
 
 def every_output(source: str, folder: Path, schemas: tuple = ()) -> str:
     """stdout, stderr and every file of scan, validators --enum 100, shape --json and diff."""
-    texts = []
-    for command, *options in COMMANDS:
+    def run(command: str, *options: str) -> subprocess.CompletedProcess:
         extra = schemas if command in ("scan", "diff") else ()
-        done = run_cli(command, source, *[o.format(out=folder) for o in options], *extra, cwd=folder)
+        return run_cli(command, source, *[o.format(out=folder) for o in options], *extra, cwd=folder)
+
+    texts = []
+    for (command, *_), done in zip(COMMANDS, together(*[lambda c=c: run(*c) for c in COMMANDS])):
         assert done.returncode in (0, 1), (command, done.stderr)
         texts.append(outputs(done))
     return "\n".join(texts + [outputs(subprocess.CompletedProcess([], 0, "", ""), folder / "scan", folder / "validators")])
@@ -310,8 +329,9 @@ def auth_server(tmp_path_factory):
 
 
 @pytest.mark.live
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@CLI_EXAMPLES
 @given(parts=PASSWORD)
+@example(parts=EVERY_SEPARATOR)
 def test_the_cli_against_a_reachable_server_shows_no_piece_of_a_password(auth_server, tmp_path_factory, parts):
     password, pieces = password_of(parts)
     folder = tmp_path_factory.mktemp("reachable")
@@ -320,11 +340,13 @@ def test_the_cli_against_a_reachable_server_shows_no_piece_of_a_password(auth_se
     with MongoClient(f"mongodb://root:rootQXZJ@{host}/?authSource=admin") as client:
         client.app.command("createUser", user, pwd=password, roles=[{"role": "read", "db": "app"}])
     escaped = f"mongodb://{user}:{quote_plus(password)}@{host}/app?authSource=app"
-    good = run_tool("scan", escaped, "--out", str(folder / "out"), cwd=folder)
+    wrong_uri = escaped.replace(quote_plus(password), "nope" + quote_plus(password))
+    good, typed, wrong = together(
+        lambda: run_tool("scan", escaped, "--out", str(folder / "out"), cwd=folder),
+        lambda: run_tool("shape", f"mongodb://{user}:{password}@{host}/app?authSource=app", cwd=folder),
+        lambda: run_tool("shape", "env:URI", cwd=folder, env={"URI": wrong_uri}))
     assert good.returncode in (0, 1), good.stderr
     assert json.loads((folder / "out" / "report.json").read_text())["collections"][0]["sampled"] == 5
-    typed = run_tool("shape", f"mongodb://{user}:{password}@{host}/app?authSource=app", cwd=folder)
-    wrong = run_tool("shape", "env:URI", cwd=folder, env={"URI": escaped.replace(quote_plus(password), "nope" + quote_plus(password))})
     assert wrong.returncode == 3 and f"{user}:***@" in wrong.stderr
     text = outputs(good, folder) + outputs(typed) + outputs(wrong)
     assert not any(secret in text for secret in [password, quote_plus(password), *pieces]), text

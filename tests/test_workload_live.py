@@ -173,7 +173,7 @@ def test_a_profile_read_the_server_stops_answering_ends_soon_after_max_time_ms_w
     assert done.returncode == 4, done.stderr
     assert elapsed < 25, elapsed  # twice (PyMongo retries a read once) 1 s + the 5 s margin, + start-up: not 60 s
     assert "shop.system.profile: not read (" in done.stderr
-    assert "DM304, DM401, DM402, DM403, DM406, DM407 not checked in full" in done.stderr
+    assert "DM304, DM401, DM402, DM403, DM406, DM407, DM408 not checked in full" in done.stderr
 
 
 def test_a_profile_server_that_cannot_be_reached_or_resolved_is_exit_3_on_one_line(tmp_path):

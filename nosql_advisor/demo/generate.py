@@ -9,13 +9,13 @@ scale give byte-identical output.
 
 from __future__ import annotations
 
-from nosql_advisor.demo import controls, problems, shop
+from nosql_advisor.demo import controls, integrity, legacy, problems, relations, shop, workload
 from nosql_advisor.demo.maker import Maker
 from nosql_advisor.demo.model import DATABASE, Demo, DemoCollection, PlantedProblem, ns
 
 __all__ = ["Demo", "DemoCollection", "PlantedProblem", "build_demo"]
 
-CONTROLS = ("invoices", "shipments", "categories")
+CONTROLS = ("invoices", "shipments", "categories", "payments", "teams", "delivery_zones", "restocks")
 GLOBAL = ("tenants",)
 
 
@@ -30,6 +30,7 @@ def build_demo(seed: int = 42, scale: float = 1.0) -> Demo:
     products = shop.products(make, planted)
     orders = shop.orders(make, customers, products, planted)
     invoices = controls.invoices(make, orders)
+    users = relations.users(make)
     collections = [
         shop.tenants(make), customers, products, orders,
         shop.carts(make, customers, products, planted), shop.reviews(make, products, planted),
@@ -38,7 +39,14 @@ def build_demo(seed: int = 42, scale: float = 1.0) -> Demo:
         problems.api_clients(make, planted), problems.attachments(make, planted),
         problems.category_trees(make, planted), *problems.events_per_tenant(make, planted),
         invoices, controls.shipments(make, invoices), controls.categories(make),
+        relations.wishlists(make, customers, products, planted), users, relations.groups(make, users, planted),
+        relations.notifications(make, users, planted), legacy.legacy_notes(make, orders, planted),
+        integrity.purchase_orders(make, planted), integrity.preferences(make, customers, planted),
+        integrity.returns(make, orders, planted), controls.payments(make, invoices), controls.teams(make, users),
+        controls.delivery_zones(make), controls.restocks(make),
     ]
     problems.missing_validators(collections, planted)
-    return Demo(DATABASE, collections, planted, controls=[ns(name) for name in CONTROLS],
+    demo = Demo(DATABASE, collections, planted, controls=[ns(name) for name in CONTROLS],
                 seed=seed, scale=scale, global_collections=[ns(name) for name in GLOBAL])
+    planted += workload.planted_writes(demo)  # found with --log OUT/mongod.log, written beside the data
+    return demo

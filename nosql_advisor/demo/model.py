@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 
 DATABASE = "shop"
 TENANT_KEY = "tenant_id"
+# a control whose copy is documented as a source of truth in its validator is clean only where the
+# validator is read: a dump's metadata, a live server, or --schemas with an export
+CONTROLS_NEED = {"shop.payments": ["declared schema"]}
 
 
 def ns(name: str) -> str:
@@ -15,7 +18,8 @@ def ns(name: str) -> str:
 @dataclass
 class DemoCollection:
     name: str
-    documents: list[dict]  # BSON-ready values: ObjectId, naive-UTC datetime, Decimal128, Binary...
+    documents: list  # dicts of BSON-ready values (ObjectId, naive-UTC datetime, Decimal128, Binary...),
+    # or RawBSONDocuments where a type PyMongo cannot encode is planted (legacy.py)
     indexes: list[dict] = field(default_factory=list)  # as listIndexes returns them, without _id_
     options: dict = field(default_factory=dict)  # {} or validator + validationLevel + validationAction
 
@@ -42,10 +46,19 @@ class Demo:
         return next(c for c in self.collections if c.name == name)
 
     def manifest(self) -> dict:
-        """What a test holds the advisor to: every planted problem found, nothing on a control."""
+        """What a test holds the advisor to: every planted problem found, nothing on a control.
+
+        Each planted problem says what beyond the documents its rule needs (coverage.py's NEEDS:
+        "metadata", "workload", "declared schema"...): an export form holds no metadata, so its
+        scan reports those rules as not checked instead of finding them. Controls clean only with
+        the declared schemas (a copy documented in a validator) are listed in `controls_need`."""
+        from nosql_advisor.coverage import NEEDS
+
         return {
             "database": self.database, "seed": self.seed, "scale": self.scale, "tenant_key": TENANT_KEY,
-            "planted": [asdict(p) for p in self.planted],
-            "controls": self.controls, "global_collections": self.global_collections,
+            "planted": [{**asdict(p), "needs": [n for n in NEEDS.get(p.rule, ()) if n != "data"]}
+                        for p in self.planted],
+            "controls": self.controls, "controls_need": CONTROLS_NEED,
+            "global_collections": self.global_collections,
             "collections": {c.name: len(c.documents) for c in self.collections},
         }

@@ -4,6 +4,8 @@ email, API clients with their secrets in clear, file blobs, deep trees, a collec
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 
 from nosql_advisor.demo.maker import TENANTS, Maker, tenant_index
 from nosql_advisor.demo.model import DATABASE, DemoCollection, PlantedProblem, ns
@@ -11,6 +13,8 @@ from nosql_advisor.demo.model import DATABASE, DemoCollection, PlantedProblem, n
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA{body}\n-----END RSA PRIVATE KEY-----"
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 TREE_DEPTH = 15
+FAMILY = re.compile(r"\d+")  # names that differ only by digits form a family (as DM106 groups them)
+MIN_FAMILY = 3  # the advisor's default size of a family reported once
 
 
 def coupons(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
@@ -105,7 +109,15 @@ def events_per_tenant(make: Maker, planted: list[PlantedProblem]) -> list[DemoCo
 
 
 def missing_validators(collections: list[DemoCollection], planted: list[PlantedProblem]) -> None:
-    """DM501 for every collection the demo leaves without a validator (all but the declared ones)."""
+    """DM501 for every collection the demo leaves without a validator (all but the declared ones);
+    a family of collections named alike (events_t_0001 ...) once, under its glob, as the advisor
+    reports a finding repeated across a family."""
+    families = Counter(FAMILY.sub("*", c.name) for c in collections)
     for collection in collections:
-        if "validator" not in collection.options:
+        if "validator" in collection.options:
+            continue
+        pattern = FAMILY.sub("*", collection.name)
+        if families[pattern] < MIN_FAMILY or "*" not in pattern:
             planted.append(PlantedProblem("DM501", ns(collection.name), None, "collection has no validator"))
+        elif not any(p.rule == "DM501" and p.namespace == ns(pattern) for p in planted):
+            planted.append(PlantedProblem("DM501", ns(pattern), None, f"none of the {families[pattern]} collections {pattern} has a validator (one finding for the family)"))

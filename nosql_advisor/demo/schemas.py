@@ -57,6 +57,8 @@ CUSTOMERS = strict(
      "phone": {"bsonType": "string"}, "date_of_birth": {"bsonType": "date"},
      "card_number": {"bsonType": "string"}, "iban": {"bsonType": "string"},
      "address": {"bsonType": "object"},
+     "tier": {"enum": ["bronze", "silver", "gold", "platinum"]},
+     "country": {"bsonType": "string", "minLength": 2, "maxLength": 2},
      "order_ids": {"bsonType": "array", "items": {"bsonType": "objectId"}},
      "deleted_at": {"bsonType": ["date", "null"]},
      **AUDIT}, closed=False)
@@ -75,7 +77,8 @@ ORDERS = strict(
     {"_id": {"bsonType": "objectId"}, **TENANT,
      "customer_id": {"bsonType": "objectId"},
      "customer": {"bsonType": "object", "properties": {
-         "name": {"bsonType": "string"}, "email": {"bsonType": "string"}}},
+         "name": {"bsonType": "string"}, "email": {"bsonType": "string"},
+         "tier": {"bsonType": "string"}, "country": {"bsonType": "string"}}},
      "items": {"bsonType": "array", "maxItems": 50, "items": {"bsonType": "object", "properties": {
          "sku": {"bsonType": "string"}, "qty": {"bsonType": "int"}, "price": {"bsonType": "decimal"}}}},
      "status": {"enum": ["new", "paid", "shipped", "cancelled"]},
@@ -98,3 +101,50 @@ CARTS = strict(
      "customer_id": {"bsonType": "objectId"},
      "lines": {"bsonType": "array", "maxItems": 30},
      **AUDIT}, closed=False)
+
+# -- controls added by issue 11: a documented copy, a one-way array reference, GeoJSON, invariants
+
+PAYMENTS = strict(
+    ["_id", "tenant_id", "invoice_id", "currency", "amount", "method", "paid_at", "created_at", "updated_at"],
+    {"_id": {"bsonType": "objectId"}, **TENANT,
+     "invoice_id": {"bsonType": "objectId", "description": "reference to shop.invoices._id"},
+     "currency": {"enum": ["EUR", "USD", "GBP"],
+                  "description": "copy of the invoice's currency; source of truth: shop.invoices.currency"},
+     "amount": {"bsonType": "decimal", "minimum": 0},
+     "method": {"enum": ["card", "transfer", "wallet"]},
+     "paid_at": {"bsonType": "date"},
+     **AUDIT})
+
+TEAMS = strict(
+    ["_id", "tenant_id", "code", "member_ids", "created_at", "updated_at"],
+    {"_id": {"bsonType": "objectId"}, **TENANT,
+     "code": {"bsonType": "string", "pattern": "^TEAM-[0-9]{3,}$"},
+     "member_ids": {"bsonType": "array", "minItems": 1, "maxItems": 20, "uniqueItems": True,
+                    "items": {"bsonType": "objectId"},
+                    "description": "references to shop.users._id; users do not list their teams (one owner)"},
+     **AUDIT})
+
+POSITION = {"bsonType": "array", "minItems": 2, "maxItems": 2, "items": {"bsonType": "double"}}
+DELIVERY_ZONES = strict(
+    ["_id", "tenant_id", "code", "geometry", "created_at", "updated_at"],
+    {"_id": {"bsonType": "objectId"}, **TENANT,
+     "code": {"bsonType": "string", "pattern": "^ZONE-[0-9]{3,}$"},
+     "geometry": strict(["type", "coordinates"], {
+         "type": {"enum": ["Polygon"]},
+         "coordinates": {"bsonType": "array", "minItems": 1,
+                         "items": {"bsonType": "array", "minItems": 4, "items": POSITION},
+                         "description": "GeoJSON Polygon: one linear ring, as long as the outline it draws"}}),
+     **AUDIT})
+
+RESTOCKS = strict(
+    ["_id", "tenant_id", "supplier_code", "items", "total", "status", "created_at", "updated_at"],
+    {"_id": {"bsonType": "objectId"}, **TENANT,
+     "supplier_code": {"bsonType": "string", "pattern": "^SUP-[0-9]{3}$"},
+     "items": {"bsonType": "array", "minItems": 1, "maxItems": 10, "items": strict(
+         ["part_no", "price", "qty"],
+         {"part_no": {"bsonType": "string", "pattern": "^P-[0-9]{5}$"},
+          "price": {"bsonType": "decimal", "minimum": 0}, "qty": {"bsonType": "int", "minimum": 1}})},
+     "total": {"bsonType": "decimal", "description": "always the sum of items.price x items.qty"},
+     "status": {"enum": ["draft", "placed", "shipped", "cancelled"]},
+     "shipped_at": {"bsonType": "date", "description": "present exactly when status is shipped"},
+     **AUDIT})

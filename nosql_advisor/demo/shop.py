@@ -15,6 +15,10 @@ from nosql_advisor.demo.model import DemoCollection, PlantedProblem, ns
 PRICE_MIGRATION = datetime(2025, 9, 1)  # products.price: string before, decimal after (DM505)
 ORDER_IDS_PER_MONTH = 1.5  # customers.order_ids growth (DM102); still short today, so not DM101
 KINDS = ["Lamp", "Chair", "Mug", "Desk", "Shelf"]
+TIERS = ["bronze", "silver", "gold", "platinum"]  # customers.tier: four values, copied into orders
+COUNTRIES = ["US", "GB", "DE", "FR", "NL", "ES"]
+ORDER_TIER_DRIFT = 0.2  # share of orders whose customer.tier copy differs from customers.tier (DM202)
+SESSION_TIER_DRIFT = 0.12  # the same for sessions.customer_tier, the copy beside customer_id
 
 
 def tenants(make: Maker) -> DemoCollection:
@@ -57,6 +61,7 @@ def _customer(make: Maker, number: int) -> dict:
         "card_number": luhn("4" + "".join(str(make.rng.randint(0, 9)) for _ in range(14))),
         "iban": make.fake.iban(),
         "address": {"street": make.fake.street_address(), "city": make.fake.city(), "zip": make.fake.postcode()},
+        "tier": make.rng.choice(TIERS), "country": make.rng.choice(COUNTRIES),
         "order_ids": _order_ids(make, created), "deleted_at": deleted_at, **audit,
     }
 
@@ -96,7 +101,7 @@ def _product(make: Maker, number: int, popular: bool) -> dict:
 
 
 def products(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
-    total = make.count(600, least=24)
+    total = make.count(600, least=72)  # enough string prices (before the migration) for DM506 to count
     popular = set(make.rng.sample(range(total), max(1, total // 33)))
     documents = [_product(make, number, number in popular) for number in range(total)]
     strings = sum(isinstance(d["price"], str) for d in documents)
@@ -106,8 +111,22 @@ def products(make: Maker, planted: list[PlantedProblem]) -> DemoCollection:
         PlantedProblem("DM105", ns("products"), "daily_views", f"one key per day (\"2025-01-01\": n), up to {keys} date keys in one document: data used as field names"),
         PlantedProblem("DM505", ns("products"), "price", f"price is a string in the {strings:,} products created before {PRICE_MIGRATION.date()} and a decimal after"),
         PlantedProblem("DM503", ns("products"), "price", f"the {strings:,} string prices fail the declared bsonType decimal"),
+        PlantedProblem("DM506", ns("products"), "price", f"the {strings:,} string prices are numbers held as text (\"123.45\"): they sort and compare as text"),
     ]
     return DemoCollection("products", documents, [tenant_index(("sku", 1), unique=True)], validator(schemas.PRODUCTS))
+
+
+def _tier_copy(make: Maker, customer: dict, drift: float) -> str:
+    """The customer's tier as copied when the order or session was written: since then a share
+    `drift` of the customers moved to another tier and the copies were never updated."""
+    if make.rng.random() >= drift:
+        return customer["tier"]
+    return make.rng.choice([tier for tier in TIERS if tier != customer["tier"]])
+
+
+def _drifted(documents: list[dict], customers: DemoCollection, copy) -> int:
+    tier = {c["_id"]: c["tier"] for c in customers.documents}
+    return sum(copy(d) != tier[d["customer_id"]] for d in documents)
 
 
 def _order(make: Maker, customer: dict, catalogue: list[dict]) -> dict:
@@ -117,7 +136,8 @@ def _order(make: Maker, customer: dict, catalogue: list[dict]) -> dict:
     total = sum((i["price"].to_decimal() * i["qty"] for i in items), Decimal(0))
     return {
         "_id": make.oid(created), "tenant_id": customer["tenant_id"], "customer_id": customer["_id"],
-        "customer": {"name": customer["name"], "email": customer["email"]},
+        "customer": {"name": customer["name"], "email": customer["email"],
+                     "tier": _tier_copy(make, customer, ORDER_TIER_DRIFT), "country": customer["country"]},
         "items": items, "status": make.rng.choice(["new", "paid", "paid", "shipped", "cancelled"]),
         "total": Decimal128(total), **make.audit(created),
     }
@@ -132,9 +152,13 @@ def orders(make: Maker, customers: DemoCollection, products: DemoCollection, pla
         documents.append(_order(make, make.rng.choice(people[tenant]), catalogues[tenant]))
     top = TENANTS[0]
     share = sum(d["tenant_id"] == top for d in documents) / len(documents)
+    drifted = _drifted(documents, customers, lambda order: order["customer"]["tier"])
     planted += [
         PlantedProblem("DM201", ns("orders"), "customer.email", "every order copies the customer's email from shop.customers.email, no source of truth documented"),
         PlantedProblem("DM201", ns("orders"), "customer.name", "every order copies the customer's name from shop.customers.name, no source of truth documented"),
+        PlantedProblem("DM201", ns("orders"), "customer.tier", "every order copies the customer's tier (4 values) from shop.customers.tier, joined through customer_id; no source of truth documented"),
+        PlantedProblem("DM202", ns("orders"), "customer.tier", f"{drifted:,} of {len(documents):,} customer.tier copies ({drifted / len(documents):.0%}) differ from shop.customers.tier (the customer changed tier since); chance agreement of 4 tiers is about 25%"),
+        PlantedProblem("DM201", ns("orders"), "customer.country", f"every order copies the customer's country (6 values) from shop.customers.country, joined through customer_id, all {len(documents):,} equal; no source of truth documented"),
         PlantedProblem("DM701", ns("orders"), "customer.email", "the copied customer email is personal data in clear, in every order"),
         PlantedProblem("DM303", ns("orders"), None, "index status_1_created_at_-1 does not start with tenant_id"),
         PlantedProblem("DM305", ns("orders"), "tenant_id", f"tenant {top} holds {share:.0%} of the orders; an even share of 12 tenants is 8%"),
@@ -204,8 +228,14 @@ def sessions(make: Maker, customers: DemoCollection, planted: list[PlantedProble
         customer = make.rng.choice(customers.documents)
         created = make.moment(after=customer["created_at"])
         documents.append({"_id": make.oid(created), "tenant_id": customer["tenant_id"], "customer_id": customer["_id"],
+                          "customer_tier": _tier_copy(make, customer, SESSION_TIER_DRIFT),
                           "token": make.rng.randbytes(16).hex(), "ip": make.fake.ipv4_public(),
                           **make.audit(created)})
-    planted.append(PlantedProblem("DM701", ns("sessions"), "ip", "client IP addresses in clear in every session (personal data, low severity)"))
+    drifted = _drifted(documents, customers, lambda session: session["customer_tier"])
+    planted += [
+        PlantedProblem("DM701", ns("sessions"), "ip", "client IP addresses in clear in every session (personal data, low severity)"),
+        PlantedProblem("DM201", ns("sessions"), "customer_tier", "customer_tier beside customer_id copies shop.customers.tier (4 values) into every session; no source of truth documented"),
+        PlantedProblem("DM202", ns("sessions"), "customer_tier", f"{drifted:,} of {len(documents):,} customer_tier copies ({drifted / len(documents):.0%}) differ from shop.customers.tier, joined through customer_id"),
+    ]
     return DemoCollection("sessions", documents, [tenant_index(("customer_id", 1))])
 

@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 
 import bson
+import bsonjs
 from bson import json_util
+from bson.raw_bson import RawBSONDocument
 
 from nosql_advisor.apply import connect, translated
 from nosql_advisor.demo.generate import Demo, DemoCollection
+from nosql_advisor.demo.workload import write_log
 
 CANONICAL = json_util.CANONICAL_JSON_OPTIONS
 BATCH = 1000
@@ -41,11 +44,14 @@ def _write_collections(demo: Demo, out_dir: Path, suffix: str, gzip: bool, encod
             for document in collection.documents:
                 handle.write(encode(document))
     _write_manifest(demo, Path(out_dir))
+    write_log(demo, Path(out_dir))
     return folder
 
 
 def write_dump(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
-    """mongodump layout: OUT/shop/<coll>.bson[.gz] and <coll>.metadata.json, plus OUT/manifest.json."""
+    """mongodump layout: OUT/shop/<coll>.bson[.gz] and <coll>.metadata.json, plus OUT/manifest.json
+    and OUT/mongod.log (the demo's writes, for --log).
+    `bson.encode` returns a RawBSONDocument's bytes as they are (legacy_notes' deprecated types)."""
     folder = _write_collections(demo, out_dir, ".bson", gzip, bson.encode)
     for collection in demo.collections:
         metadata = json_util.dumps(_metadata(collection), json_options=CANONICAL)
@@ -53,10 +59,19 @@ def write_dump(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
     return folder
 
 
+def extended_json(document) -> bytes:
+    """One canonical Extended JSON line. A RawBSONDocument (legacy_notes: symbol, undefined,
+    DBPointer, which json_util would decode to string, null and DBRef) goes through libbson, so
+    `$symbol`, `$undefined` and `$dbPointer` keep their types."""
+    if isinstance(document, RawBSONDocument):
+        return bsonjs.dumps(document.raw, mode=bsonjs.CANONICAL).encode() + b"\n"
+    return json_util.dumps(document, json_options=CANONICAL).encode() + b"\n"
+
+
 def write_export(demo: Demo, out_dir: Path, gzip: bool = False) -> Path:
-    """mongoexport layout: OUT/shop/<coll>.json[.gz], canonical Extended JSON, one per line."""
-    return _write_collections(demo, out_dir, ".json", gzip,
-                              lambda document: json_util.dumps(document, json_options=CANONICAL).encode() + b"\n")
+    """mongoexport layout: OUT/shop/<coll>.json[.gz], canonical Extended JSON, one per line, plus
+    OUT/manifest.json and OUT/mongod.log."""
+    return _write_collections(demo, out_dir, ".json", gzip, extended_json)
 
 
 def existing_collections(uri: str, database: str) -> list[str]:
@@ -69,6 +84,9 @@ def existing_collections(uri: str, database: str) -> list[str]:
 def load_live(demo: Demo, uri: str, drop: bool = True) -> None:
     """Create, fill and index every collection, then install validators with collMod, so the
     planted documents that violate them are already in (as on a real server with history).
+    RawBSONDocuments (legacy_notes) are sent as their bytes; a server that decodes and folds
+    symbol, undefined and DBPointer (SecantusDB stores them as string, null and a DBRef object)
+    no longer holds those types afterwards, a real mongod does.
 
     drop=True drops the demo database first: the CLI asks before that (`existing_collections`)
     when it is not empty. drop=False keeps what else the database holds; a demo collection that

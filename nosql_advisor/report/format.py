@@ -11,10 +11,31 @@ def severity_rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
+def namespaces_of(finding: dict) -> list[str]:
+    """The collections a finding counts under. A family finding (rules/families.py: its namespace
+    is the glob "shop.events_t_*" and evidence["collections"] lists the members) counts under each
+    member, so no per-collection figure (scale_risk, the terminal's counts, SARIF) reads a
+    member as clean; any other finding counts under its own namespace."""
+    evidence = finding.get("evidence") or {}
+    members = evidence.get("collections")
+    namespace = finding.get("namespace")
+    if namespace is not None and evidence.get("pattern") == namespace and isinstance(members, list) and members:
+        return sorted(members)
+    return [namespace]
+
+
 def landscape_risks(report: dict, limit: int) -> list[dict]:
     """The top risks of every collection, most severe and best evidenced first, each with its
-    namespace: the one ranking the terminal summary and report.html share."""
-    risks = [{**r, "namespace": c["namespace"]} for c in report["collections"] for r in c["scale_risk"]["top_risks"]]
+    namespace: the one ranking the terminal summary and report.html share. A family finding
+    sits in each member's top risks; here it is one risk, on the family's glob."""
+    risks, seen = [], set()
+    for collection in report["collections"]:
+        for risk in collection["scale_risk"]["top_risks"]:
+            namespace = risk.get("family") or collection["namespace"]
+            key = (namespace, risk["rule"], risk["path"], risk["message"])
+            if key not in seen:
+                seen.add(key)
+                risks.append({**risk, "namespace": namespace})
     risks.sort(key=lambda r: (severity_rank(r["severity"]), -r["evidence_weight"], r["namespace"], r["rule"]))
     return risks[:limit]
 
@@ -28,6 +49,11 @@ def by_severity(findings: list[dict]) -> dict[str, int]:
     for finding in findings:
         counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
     return counts
+
+
+def counted(count: int, noun: str) -> str:
+    """"1 finding", "3 findings": a count with its noun, as a person writes it."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def number(value: float | int | None) -> str:
@@ -67,15 +93,61 @@ def incomplete_collections(report: dict) -> list[str]:
             for c in report["collections"] if c.get("status", "complete") != "complete"]
 
 
+def not_checked_by_reason(report: dict) -> dict[str, dict[str, list[str]]]:
+    """report.json's not-checked coverage entries as reason -> rule -> namespaces (sorted)."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for entry in report.get("coverage") or []:
+        if entry.get("status") == "not_checked":
+            places = grouped.setdefault(entry.get("reason") or "no reason given", {}).setdefault(entry["rule"], [])
+            places.append(entry["namespace"])
+    return {reason: {rule: sorted(places) for rule, places in sorted(rules.items())}
+            for reason, rules in sorted(grouped.items())}
+
+
+def _places(namespaces: set[str]) -> str:
+    """"9 collections", "1 database", "3 collections and 1 database" (a database-wide rule's
+    namespace is a database name)."""
+    databases = sum("." not in n for n in namespaces)
+    counts = [(len(namespaces) - databases, "collection"), (databases, "database")]
+    return " and ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts if n) or "0 collections"
+
+
+def not_checked_line(reason: str, rules: dict[str, list[str]]) -> str:
+    """"6 rules not checked on 9 collections: the source holds no collection metadata (DM303, ...)"."""
+    places = {n for namespaces in rules.values() for n in namespaces}
+    return (f"{len(rules)} rule{'s' * (len(rules) != 1)} not checked on {_places(places)}: "
+            f"{reason} ({', '.join(rules)})")
+
+
 def not_checked_lines(report: dict) -> list[str]:
     """report.json's coverage as one line per reason: "2 rules not checked on 3 collections:
     not authorised for $indexStats (DM403, ...)". Silence is never a pass."""
-    by_reason: dict[str, tuple[set, set]] = {}
+    return [not_checked_line(reason, rules) for reason, rules in not_checked_by_reason(report).items()]
+
+
+def checked_in_part_line(report: dict) -> str | None:
+    """The checked coverage entries that say `partial`, in one line: "checked in part on 1
+    collection: odd.wide: 15003 key occurrences beyond --max-paths 5000 were not recorded (26
+    rules)"; None when every check saw all it read."""
+    partial: dict[str, tuple[str, set[str]]] = {}
     for entry in report.get("coverage") or []:
-        if entry.get("status") == "not_checked":
-            rules, namespaces = by_reason.setdefault(entry["reason"], (set(), set()))
-            rules.add(entry["rule"])
-            namespaces.add(entry["namespace"])
-    return [f"{len(rules)} rule{'s' * (len(rules) != 1)} not checked on {len(namespaces)} "
-            f"collection{'s' * (len(namespaces) != 1)}: {reason} ({', '.join(sorted(rules))})"
-            for reason, (rules, namespaces) in sorted(by_reason.items())]
+        if entry.get("status") == "checked" and entry.get("partial"):
+            partial.setdefault(entry["namespace"], (entry["partial"], set()))[1].add(entry["rule"])
+    if not partial:
+        return None
+    rules = set().union(*(ruled for _, ruled in partial.values()))
+    said = "; ".join(f"{namespace}: {what}" for namespace, (what, _) in sorted(partial.items()))
+    return f"checked in part on {_places(set(partial))}: {said} ({len(rules)} rule{'s' * (len(rules) != 1)})"
+
+
+def clean_report_line(report: dict) -> str:
+    """What a report with no findings says: never a bare "no findings", since it holds only for
+    what was checked."""
+    if not report.get("coverage"):
+        return "No findings: no collection was read, so no rule was checked."
+    unchecked = not_checked_by_reason(report)
+    if not unchecked:
+        in_part = " (some in part: see checked in part)" if checked_in_part_line(report) else ""
+        return f"No findings in what was checked: every rule was checked on every collection{in_part}."
+    rules = sorted({rule for per_reason in unchecked.values() for rule in per_reason})
+    return f"No findings in what was checked; not checked: {', '.join(rules)} (reasons: see Not checked)."

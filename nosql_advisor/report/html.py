@@ -11,9 +11,9 @@ import json
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from nosql_advisor.report import charts
-from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, incomplete_collections, landscape_risks, duration,
-                                         mib_or_bytes, not_checked_lines, number,
-                                         sorted_by_severity)
+from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, clean_report_line, incomplete_collections,
+                                         landscape_risks, duration, mib_or_bytes, namespaces_of, not_checked_by_reason,
+                                         not_checked_line, number, sorted_by_severity)
 
 MAX_PRESENCE_FIELDS = 40
 MAX_ARRAYS_CHART = 25
@@ -25,7 +25,8 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("nosql_advisor.report", "templates"),
                       autoescape=select_autoescape(("html", "j2")), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(number=number, size=mib_or_bytes, months=duration, percent=lambda v: f"{v:.0%}")
+    env.filters.update(number=number, size=mib_or_bytes, months=duration, percent=lambda v: f"{v:.0%}",
+                       filtered_under=filtered_under)
     return env
 
 
@@ -41,7 +42,7 @@ def render_html(report: dict, rules: list[dict]) -> str:
         findings=findings,
         counts=by_severity(report["findings"]),
         severities=SEVERITY_ORDER,
-        namespaces=sorted({f["namespace"] for f in findings}),
+        namespaces=sorted({n for f in findings for n in filtered_under(f)}),
         documents=sum(c["scale_risk"]["documents"] for c in report["collections"]),
         collections=[collection_view(c) for c in report["collections"]],
         size_chart=size_chart(report),
@@ -50,10 +51,17 @@ def render_html(report: dict, rules: list[dict]) -> str:
         shapes_chart=shapes_chart(report),
         top_risks=landscape_risks(report, 10),
         incomplete=incomplete_collections(report),
-        not_checked=not_checked_lines(report),
+        not_checked=[(not_checked_line(reason, rules), rules) for reason, rules in not_checked_by_reason(report).items()],
+        clean=clean_report_line(report),
         rules=pages,
         figures=figures,
     )
+
+
+def filtered_under(finding: dict) -> list[str]:
+    """The collection-filter choices that show a finding: its namespace and, for a family
+    finding, each of its collections (format.namespaces_of)."""
+    return sorted({finding["namespace"], *namespaces_of(finding)})
 
 
 def figures(evidence: dict) -> list[tuple[str, str]]:

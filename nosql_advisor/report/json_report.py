@@ -17,7 +17,9 @@ from bson import json_util
 
 from nosql_advisor import __version__
 from nosql_advisor.advise import Advice
+from nosql_advisor.coverage import coverage
 from nosql_advisor.errors import ProblemList, error_count, place_of
+from nosql_advisor.report.format import namespaces_of
 from nosql_advisor.report.locate import Located, locate_in, parse_with_lines
 from nosql_advisor.report.risk import scale_risk
 from nosql_advisor.scan import Collection, Landscape
@@ -35,7 +37,7 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
     findings = [finding.to_dict() for finding in advice.findings]
     add_schema_locations(findings, landscape)
     indexes_known = {c.info.namespace for c in landscape.collections if c.info.knows_metadata}
-    add_scale_risks(collections, findings, advice, indexes_known)
+    add_scale_risks(collections, findings, advice, indexes_known, advice.tenant_keys)
     return {
         "version": REPORT_VERSION,
         "tool": {"name": "nosql-advisor", "version": __version__},
@@ -111,9 +113,9 @@ def collection_entry(collection: Collection, advice: Advice) -> dict:
 
 
 def coverage_entries(landscape: Landscape) -> list[dict]:
-    """What was not checked, and why: one entry per rule and collection (silence is never a pass)."""
-    return [{"rule": rule, "namespace": namespace, "status": "not_checked", "reason": reason}
-            for (namespace, rule), reason in sorted(landscape.not_checked().items())]
+    """Every rule on every collection (or database), checked or not and why (coverage.py):
+    silence is never a pass."""
+    return [entry.to_dict() for entry in coverage(landscape)]
 
 
 def add_schema_locations(findings: list[dict], landscape: Landscape) -> None:
@@ -142,19 +144,24 @@ def _parsed(file: Path) -> Located | None:
         return None
 
 
-def add_scale_risks(collections: list[dict], findings: list[dict], advice: Advice, indexes_known: set[str]) -> None:
+def add_scale_risks(collections: list[dict], findings: list[dict], advice: Advice, indexes_known: set[str],
+                    tenant_keys: dict[str, str] | None = None) -> None:
     """The scale-risk section of every collection: its figures and its top risks, the new and
-    the baselined findings (ignored ones were dismissed with a reason, so they are not risks)."""
+    the baselined findings (ignored ones were dismissed with a reason, so they are not risks); a
+    family finding counts under each of its collections. `tenant_keys` (database -> its tenant
+    key, rules/tenancy.py) says which field the tenant skew is measured on."""
     baselined = [f.to_dict() for f in advice.baselined]
     by_namespace: dict[str, list[dict]] = {}
     for finding in findings + baselined:
-        by_namespace.setdefault(finding["namespace"], []).append(finding)
-    accepted = {(f["namespace"], f["rule"], f["path"]) for f in baselined}
+        for namespace in namespaces_of(finding):
+            by_namespace.setdefault(namespace, []).append(finding)
+    accepted = {(n, f["rule"], f["path"]) for f in baselined for n in namespaces_of(f)}
     for entry in collections:
         namespace = entry["namespace"]
         mine = by_namespace.get(namespace, [])
         entry["scale_risk"] = scale_risk(entry, mine, {(r, p) for n, r, p in accepted if n == namespace},
-                                         namespace in indexes_known)
+                                         namespace in indexes_known,
+                                         (tenant_keys or {}).get(namespace.partition(".")[0]))
 
 
 def bson_to_json(value: object) -> object:

@@ -7,8 +7,10 @@ many more are in report.html / report.json, never mid-row.
 
 from __future__ import annotations
 
-from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, duration, incomplete_collections, mib_or_bytes,
-                                         not_checked_lines, number, rule_link, severity_rank, sorted_by_severity)
+from nosql_advisor.report.format import (counted, SEVERITY_ORDER, by_severity, checked_in_part_line, clean_report_line, duration,
+                                         incomplete_collections, mib_or_bytes, not_checked_lines, number, rule_link,
+                                         severity_rank, sorted_by_severity)
+from nosql_advisor.report.risk import limit_phrase
 
 BUDGET = 60_000  # under GitHub's 65,536 with room for a bot's own header
 
@@ -51,12 +53,13 @@ def summary(report: dict, docs_url: str | None) -> str:
     collections = report["collections"]
     documents = sum(c["scale_risk"]["documents"] for c in collections)
     counts = by_severity(report["findings"])
-    said = ", ".join(f"**{counts[s]}** {s}" for s in SEVERITY_ORDER if counts.get(s)) or "none"
+    said = ", ".join(f"**{counts[s]}** {s}" for s in SEVERITY_ORDER if counts.get(s))
+    found = f", {counted(len(report['findings']), 'finding')} ({said})." if report["findings"] else f". {cell(clean_report_line(report))}"
     sources = ", ".join(f"`{s['location']}`" for s in report["sources"]) or "none"
     lines = [
         "# nosql-advisor: scale-risk report",
         "",
-        f"{len(collections)} collections, {number(documents)} documents, {len(report['findings'])} findings ({said}).",
+        f"{counted(len(collections), 'collection')}, {counted(documents, 'document')}{found}",
         f"Sources: {sources}. Generated {report['generated_at']} by nosql-advisor {report['tool']['version']}.",
     ]
     if not docs_url:
@@ -74,7 +77,12 @@ def summary(report: dict, docs_url: str | None) -> str:
     unchecked = not_checked_lines(report)
     if unchecked:
         lines += ["", "**Not checked:**", ""] + [f"- {cell(line)}" for line in unchecked]
-    risky = [(c["namespace"], r) for c in collections for r in c["scale_risk"]["top_risks"][:1]]
+    in_part = checked_in_part_line(report)
+    if in_part:
+        lines += ["", cell(in_part)]
+    # a family finding tops each of its collections: listed once, on the family's glob
+    risky = list({(r.get("family") or c["namespace"], r["rule"], r["path"]): (r.get("family") or c["namespace"], r)
+                  for c in collections for r in c["scale_risk"]["top_risks"][:1]}.values())
     risky.sort(key=lambda pair: (severity_rank(pair[1]["severity"]), -pair[1]["evidence_weight"], pair[0]))
     if risky:
         lines += ["", "**Top risks:**", ""]
@@ -87,7 +95,8 @@ def findings_table(report: dict, docs_url: str | None, budget: int) -> tuple[str
     findings = sorted_by_severity(report["findings"])
     head = "## Findings\n\n| severity | rule | namespace | path | what |\n|---|---|---|---|---|\n"
     if not findings:
-        return "## Findings\n\nNo findings.\n", len("## Findings\n\nNo findings.\n")
+        text = f"## Findings\n\n{cell(clean_report_line(report))}\n"
+        return text, len(text)
     rows, used = [], len(head)
     for finding in findings:
         row = (f"| {finding['severity']} | {rule_link(finding['rule'], docs_url)} | {code(finding['namespace'])} "
@@ -128,8 +137,8 @@ def collection_detail(collection: dict, docs_url: str | None) -> str:
     if size:
         facts.append(f"size mean {mib_or_bytes(size['mean'])}, p99 {mib_or_bytes(size['p99'])}, "
                      f"max {mib_or_bytes(size['max'])}")
-    if risk["months_to_16_mib"] is not None:
-        facts.append(f"a p99 document reaches 16 MiB in {duration(risk['months_to_16_mib'])} (growing arrays below)")
+    if limit_phrase(risk):
+        facts.append(f"{limit_phrase(risk)} (growing arrays below)")
     indexes = risk["indexes"]
     if indexes["count"] is not None:
         facts.append(f"{indexes['count']} indexes")

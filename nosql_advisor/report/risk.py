@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nosql_advisor.report.format import MIB, severity_rank
-from nosql_advisor.rules import page_path
+from nosql_advisor.report.format import MIB, duration, namespaces_of, severity_rank
+from nosql_advisor.rules import RULES, page_path
 
 LIMIT = 16 * MIB  # MongoDB's BSON document size limit
 DAYS_PER_MONTH = 30.44
@@ -23,17 +23,19 @@ SHARE_KEYS = ("share", "top_share", "share_missing", "key_kind_share", "containm
 
 
 def scale_risk(entry: dict, findings: list[dict], baselined: set[tuple] = frozenset(),
-               indexes_known: bool = True) -> dict:
+               indexes_known: bool = True, tenant_key: str | None = None) -> dict:
     """The `scale_risk` object of a collection entry (schemas/report.schema.json).
 
     `findings` are the finding dicts of this namespace that still count (new and baselined, not
     ignored); `baselined` holds the (rule, path) pairs among them a baseline accepts;
     `indexes_known` is False when the source says nothing of indexes (an export file, a .bson
-    without its .metadata.json), so the count is unknown rather than 0."""
+    without its .metadata.json), so the count is unknown rather than 0; `tenant_key` is the
+    database's tenant key as rules/tenancy.py decided it (None: not a multi-tenant database)."""
     growing = {f["path"] for f in findings if f["rule"] == "DM102"}
     size = entry.get("document_size")
     arrays = array_projections(entry, growing)
     months = [a["months_to_16_mib"] for a in arrays if a.get("months_to_16_mib") is not None]
+    beyond = any(a.get("beyond_horizon") for a in arrays)
     indexes = entry.get("indexes") if indexes_known else None
     return {
         "documents": _documents(entry),
@@ -44,11 +46,12 @@ def scale_risk(entry: dict, findings: list[dict], baselined: set[tuple] = frozen
             "p99_share_of_limit": round(size["p99"] / LIMIT, 6),
         },
         "months_to_16_mib": min(months) if months else None,
+        "limit_beyond_years": horizon_years() if beyond else None,
         "arrays": arrays,
         # sizes: live scans read $collStats; dumps and exports carry none, so null says "unknown", never 0
         "indexes": {"count": len(indexes) if indexes is not None else None,
                     "total_bytes": (entry.get("storage") or {}).get("total_index_size")},
-        "tenant_skew": tenant_skew(entry),
+        "tenant_skew": tenant_skew(entry, tenant_key),
         "top_risks": top_risks(findings, baselined)[:TOP_RISKS],
     }
 
@@ -107,17 +110,42 @@ def array_projections(entry: dict, growing: set[str]) -> list[dict]:
         if row["growing"] and found and found["per_month"] > 0:
             row["p99_in_12_months"] = round(lengths["p99"] + 12 * found["per_month"], 1)
             bytes_per_month = found["per_month"] * max(found["bytes_per_element"], 1.0)
-            row["months_to_16_mib"] = round((LIMIT - size.get("p99", 0)) / bytes_per_month)
+            row.update(limit_horizon(round((LIMIT - size.get("p99", 0)) / bytes_per_month)))
         rows.append(row)
     rows.sort(key=lambda r: (not r["growing"], -r["p99"], r["path"]))
     return rows[:MAX_ARRAYS]
 
 
-def tenant_skew(entry: dict) -> dict | None:
-    """The tenant key's spread (only tenant-key paths carry value counts, never the values)."""
+def horizon_years() -> float:
+    """How far ahead the 16 MiB time is worth stating: DM102's `medium_years` (rules/scale.py), so
+    the scale-risk section and the finding agree that centuries away is not a date to plan for."""
+    from nosql_advisor.rules import scale  # noqa: F401  (importing registers DM102)
+
+    return RULES["DM102"].thresholds["medium_years"]
+
+
+def limit_horizon(months: int) -> dict:
+    """{"months_to_16_mib": months} within the horizon, else {"beyond_horizon": True}."""
+    return {"months_to_16_mib": months} if months / 12 <= horizon_years() else {"beyond_horizon": True}
+
+
+def limit_phrase(risk: dict) -> str | None:
+    """The 16 MiB line of a collection's scale risk, or None when no growing array heads there."""
+    if risk.get("months_to_16_mib") is not None:
+        return f"a p99 document reaches 16 MiB in {duration(risk['months_to_16_mib'])}"
+    if risk.get("limit_beyond_years") is not None:
+        return f"16 MiB is more than {risk['limit_beyond_years']:g} years away at this rate"
+    return None
+
+
+def tenant_skew(entry: dict, tenant_key: str | None = None) -> dict | None:
+    """The tenant key's spread (only tenant-key candidates carry value counts, never the values).
+    Measured on the database's tenant key when one was decided: a collection carrying both
+    `account_id` and `tenant_id` is skewed by tenants, not by user accounts. Without one, the
+    first candidate that has counts."""
     for field in entry.get("fields", []):
         skew = field.get("value_skew")
-        if skew and field.get("depth") == 1:
+        if skew and field.get("depth") == 1 and tenant_key in (None, field["path"]):
             return {"key": field["path"], "tenants": skew["distinct"], "top_share": skew["top_share"],
                     "top_count": skew["top_count"]}
     return None
@@ -148,5 +176,10 @@ def top_risks(findings: list[dict], baselined: set[tuple] = frozenset()) -> list
     ranked = sorted(findings, key=risk_key)
     return [{"rule": f["rule"], "severity": f["severity"], "path": f.get("path"), "message": f["message"],
              "evidence_weight": evidence_weight(f), "docs": page_path(f["rule"]),
-             "baselined": (f["rule"], f.get("path")) in baselined}
+             "baselined": (f["rule"], f.get("path")) in baselined, **family_of(f)}
             for f in ranked]
+
+
+def family_of(finding: dict) -> dict:
+    """{"family": glob} for a family finding (one finding on several collections), else {}."""
+    return {"family": finding["namespace"]} if namespaces_of(finding) != [finding.get("namespace")] else {}

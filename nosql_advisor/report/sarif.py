@@ -7,7 +7,8 @@ so code scanning annotates the schema the team edits; otherwise it points at the
 file the collection was read from. GitHub code scanning rejects a file whose results are located
 only logically, so a finding with neither (a live collection with no schema file, a finding on
 a family of collections) carries no location; its namespace and path are in its message and
-properties. Results carry a partial fingerprint of rule, namespace and path (the baseline's
+properties (a family's collections in properties.collections, the files they were read from in
+relatedLocations). Results carry a partial fingerprint of rule, namespace and path (the baseline's
 key), so a tool can follow one problem from run to run.
 """
 
@@ -17,7 +18,7 @@ import hashlib
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from nosql_advisor.report.format import incomplete_collections, not_checked_lines
+from nosql_advisor.report.format import incomplete_collections, namespaces_of, not_checked_by_reason, not_checked_line
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -93,6 +94,13 @@ def sarif_result(finding: dict, index: dict[str, int], files: dict[str, str]) ->
     place = location(finding, where, files.get(finding["namespace"]))
     if place is not None:
         result["locations"] = [place]
+    members = namespaces_of(finding)
+    if members != [finding["namespace"]]:  # a family finding: each collection, and the file it was read from
+        result["properties"]["collections"] = members
+        related = [{"id": i, **location({"path": None}, member, files[member])} for i, member in enumerate(members)
+                   if member in files]
+        if related:
+            result["relatedLocations"] = related
     return result
 
 
@@ -150,7 +158,9 @@ def invocation(report: dict) -> dict:
     silence as a pass."""
     notes = [{"level": "error", "message": {"text": f"read only in part: {line}"}}
              for line in incomplete_collections(report)]
-    notes += [{"level": "warning", "message": {"text": f"not checked: {line}"}} for line in not_checked_lines(report)]
+    notes += [{"level": "warning", "message": {"text": f"not checked: {not_checked_line(reason, rules)}"},
+               "properties": {"reason": reason, "not_checked_on": rules}}
+              for reason, rules in not_checked_by_reason(report).items()]
     return {"executionSuccessful": not incomplete_collections(report), "toolExecutionNotifications": notes}
 
 

@@ -71,7 +71,8 @@ def register(rule: Rule) -> Rule:
 
 
 def _register_checks() -> None:
-    from nosql_advisor.rules import audit, duplication, identity, privacy, scale, tenancy, workload  # noqa: F401  (importing registers the checks)
+    from nosql_advisor.rules import (  # noqa: F401  (importing registers the checks)
+        audit, duplication, evolution, identity, invariants, privacy, references, scale, strings, tenancy, workload, writes)
 
 
 def thresholds_of(rule_id: str, config: RuleConfig) -> dict:

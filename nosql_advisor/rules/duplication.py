@@ -1,23 +1,28 @@
-"""DM201: data copied from another collection with no documented source of truth.
+"""DM201: data copied from another collection with no documented source of truth; DM202: copies
+that no longer equal their source.
 
-Matching is by value fingerprints (each field's sketch's sample of distinct values, hashed with
-the run's random key: redact.py), so it works across collections and sources and never holds a
-value, nor a hash another run could match. A field of X references Y when its
-values are (almost all) among Y's `_id`s; a string field of X copies Y.g when its values are among
-Y.g's. A copy counts as duplicated data only when X also references Y (or, with no `_id`
-reference, when another copied field is a unique key of Y and so serves as the reference): the
-join that makes it an extended reference. Joins stay within one database: equal values across
-databases (a theater's zip code and state against a zip-code reference table elsewhere) are
-more often shared reference data than one model's copies.
+Both read the references of rules/references.py: a field of X that holds the `_id`s (or a unique
+key) of Y. Through it, X's documents are lined up with Y's on the row samples, and every field
+riding with the reference (beside it, or in the embedded object it belongs to) is held against
+each field of Y: agreement far above chance makes a copy, whatever its cardinality (a four-valued
+tier as much as an email), and the share of joined copies that differ is DM202's figure.
+
+Where the row samples do not join enough documents (large collections whose samples hold few
+common documents), value fingerprints still find high-cardinality string copies: a string field of
+X whose values are among a field of Y's, when X also references Y. A field the joined documents
+did examine is judged by them alone, so one copy is reported once, and two fields drawn from one
+list of values (equal value sets by chance) are not taken for a copy. Joins stay within one
+database: equal values across databases (a theater's zip code and state against a zip-code
+reference table elsewhere) are more often shared reference data than one model's copies.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from itertools import chain
-
 from nosql_advisor.findings import Finding
 from nosql_advisor.rules import Rule, register
+from nosql_advisor.rules.references import (COPY_DEFAULTS, REFERENCE_DEFAULTS, containment,  # noqa: F401
+                                            copies, examined, joined_rows, references, row_containment,
+                                            value_matches)
 from nosql_advisor.schema.drift import declared_at
 
 
@@ -25,74 +30,7 @@ def percent(share: float) -> str:
     return f"{share:.0%}" if share in (0, 1) else f"{share:.1%}"
 
 
-def containment(a: tuple[list[int], bool, float], b: tuple[list[int], bool, float], least: int) -> float | None:
-    """Share of A's distinct values that are among B's, estimated from the fingerprints. Both
-    hold the values whose stable hash falls in the lowest `share` of the hash space; a value of
-    A can only be found in B when it falls in B's part, so A's values are counted in the part
-    both cover (all of A's when B's is the larger)."""
-    hashes, complete, share = b
-    if not a[0] or not hashes:
-        return None
-    considered = len(a[0]) * (1.0 if complete else min(1.0, share / a[2]))
-    if considered < least:
-        return None
-    return min(1.0, len(set(a[0]).intersection(hashes)) / considered)
-
-
-def row_containment(rows: list[dict], path: str, b: tuple[list[int], bool, float], least: int) -> float | None:
-    """Share of A's sampled documents whose value at `path` is among B's values. Weighted by
-    documents, not distinct values: when most copies name a few sources (a top commenter) and a
-    tail names sources the sample of B lacks, this is the share a reader of A would see. When B
-    holds only part of its values, the documents of A counted are the expected share of them."""
-    hashes, complete, share = b
-    values = [row[path] for row in rows if path in row]
-    considered = len(values) * (1.0 if complete else share)
-    if considered < least:
-        return None
-    held = set(hashes)
-    return min(1.0, sum(h in held for h in values) / considered)
-
-
-def _candidates(landscape, least: int):
-    for collection in landscape.collections:
-        for field in collection.shape.fields:
-            if field.fingerprints and field.distinct_estimate >= least:
-                yield collection, field
-
-
-COMMON_VALUE_FIELDS = 64
-
-
-def matches(landscape, thresholds: dict) -> dict[tuple[str, str], list[tuple[str, str, float]]]:
-    """(X namespace, Y namespace) -> [(X path, Y path, containment, X field, Y field, measured by)]
-    above the threshold: by distinct values, or failing that by X's sampled documents."""
-    least = thresholds["min_distinct"]
-    fields = [(c.info.namespace, f, c.shape.rows or []) for c, f in _candidates(landscape, least)]
-    owners = defaultdict(list)  # hash -> indexes into fields of the fields that hold it
-    for number, (_, field, _) in enumerate(fields):
-        for h in field.fingerprints[0]:
-            owners[h].append(number)
-    for h, holders in owners.items():
-        if len(holders) > COMMON_VALUE_FIELDS:
-            holders.clear()  # a value many fields hold (0, 1, "", a flag) says nothing of copying
-    found = defaultdict(list)
-    for namespace, field, rows in fields:
-        if field.path == "_id":
-            continue
-        hits = Counter(chain.from_iterable(map(owners.__getitem__, field.fingerprints[0])))  # counted in C
-        database = namespace.partition(".")[0]
-        ranked = sorted(((-count, fields[n][0], fields[n][1].path, n) for n, count in hits.items()
-                         if fields[n][0] != namespace and fields[n][0].partition(".")[0] == database))
-        for minus_count, target, path, number in ranked[:5]:
-            if -minus_count < least * thresholds["min_containment"]:
-                break
-            other = fields[number][1]
-            share, by = containment(field.fingerprints, other.fingerprints, least), "distinct values"
-            if share is None or share < thresholds["min_containment"]:
-                share, by = row_containment(rows, field.path, other.fingerprints, least), "sampled documents"
-            if share is not None and share >= thresholds["min_containment"]:
-                found[(namespace, target)].append((field.path, path, round(share, 4), field, other, by))
-    return found
+matches = value_matches  # the name DM201 gave it first
 
 
 def _documented(collection, path: str, target: str, config) -> bool:
@@ -112,113 +50,118 @@ def _documented(collection, path: str, target: str, config) -> bool:
     return False
 
 
-def joins(landscape, thresholds: dict, config):
-    """(X namespace, Y namespace) -> (references, copies): the fields of X that point at Y (its
-    `_id`, or failing that a unique key of Y that X copies) and the string fields of X whose
-    values are among a field of Y's. Equal values with no reference between are no join."""
-    joined = {}
-    for (source, target), pairs in sorted(matches(landscape, thresholds).items()):
-        references = [p for p in pairs if p[1] == "_id"]
-        copies = [p for p in pairs if p[1] != "_id" and "string" in p[3].types and p[0] not in config.tenant_keys]
-        if not references:
-            keys = [p for p in copies if p[4].distinct_estimate >= 0.95 * p[4].count]
-            if not keys:
-                continue  # no join between the collections: equal values, not a copy
-            reference = sorted(keys, key=lambda p: (-p[2], p[0]))[0]
-            references, copies = [reference], [p for p in copies if p is not reference]
-        joined[(source, target)] = (references, copies)
-    return joined
+def first_references(landscape, thresholds: dict, config) -> dict:
+    """(X namespace, Y namespace) -> the reference X joins Y through (`_id` references first)."""
+    first: dict = {}
+    for reference in references(landscape, thresholds, config):
+        first.setdefault((reference.source, reference.target), reference)
+    return first
+
+
+def fingerprint_copies(landscape, thresholds: dict, config) -> list[tuple]:
+    """(X namespace, Y namespace, X path, Y path, containment, X field, measured by) of the string
+    fields of X whose values are among a field of Y's, when X references Y; equal values with no
+    reference between are no copy."""
+    joined = first_references(landscape, thresholds, config)
+    found = []
+    for (source, target), pairs in sorted(value_matches(landscape, thresholds).items()):
+        reference = joined.get((source, target))
+        if reference is None:
+            continue
+        found += [(source, target, path, target_path, share, field, by)
+                  for path, target_path, share, field, _, by in pairs
+                  if target_path not in ("_id", reference.key) and path != reference.path
+                  and "string" in field.types and path not in config.tenant_keys]
+    return found
 
 
 def undocumented_copies(landscape, thresholds: dict, config) -> list[Finding]:
     by_namespace = {c.info.namespace: c for c in landscape.collections}
-    findings = []
-    for (source, target), (references, copies) in joins(landscape, thresholds, config).items():
-        collection = by_namespace[source]
-        for path, target_path, share, field, _, by in sorted(copies, key=lambda p: p[0]):
-            if _documented(collection, path, target, config):
-                continue
-            findings.append(Finding(
-                "DM201", "medium", source, path,
-                f"'{path}' copies {target}.{target_path} ({percent(share)} of its {by} found there), "
-                f"joined through {', '.join(r[0] for r in references)}; no source of truth is documented.",
-                {"copy_of": f"{target}.{target_path}", "containment": share, "measured_by": by,
-                 "joined_through": [f"{r[0]} -> {target}.{r[1]}" for r in references],
-                 "distinct_estimate": field.distinct_estimate},
-                f"Document the source of truth (a $jsonSchema description 'source of truth: {target}.{target_path}' "
-                "or the config) and how copies are kept in sync (a change stream, or an update on write); "
-                "or drop the copy and $lookup when reading."))
-    return findings
+    by_fingerprints = fingerprint_copies(landscape, thresholds, config)
+    printed = {(s, t, p): (share, by) for s, t, p, _, share, _, by in by_fingerprints}
+    through = first_references(landscape, thresholds, config)
+    findings: dict[tuple[str, str], Finding] = {}
+    for copy in copies(landscape, thresholds, config):
+        reference = copy.reference
+        if not _documented(by_namespace[reference.source], copy.path, reference.target, config):
+            findings[(reference.source, copy.path)] = _joined_copy_finding(
+                copy, printed.get((reference.source, reference.target, copy.path)),
+                by_namespace[reference.source].shape.field(copy.path))
+    judged = examined(landscape, thresholds, config)
+    for source, target, path, target_path, share, field, by in by_fingerprints:
+        if (source, path) in findings or (source, target, path) in judged:
+            continue  # reported through the join, or the joined documents say it is no copy
+        if _documented(by_namespace[source], path, target, config):
+            continue
+        findings[(source, path)] = _fingerprint_finding(source, path, target, target_path, share, by, field,
+                                                        through[(source, target)])
+    return sorted(findings.values(), key=lambda f: (f.namespace, f.path))
+
+
+def _joined_copy_finding(copy, printed: tuple[float, str] | None, field) -> Finding:
+    """The copy as the joined documents decided it, with the fingerprints' containment beside
+    when they found it too (`measured_by` names the containment's measure)."""
+    reference, target = copy.reference, copy.reference.target
+    evidence = {**{k: v for k, v in copy.evidence().items() if k != "share"},  # DM202's figure
+                "joined_through": [reference.join], "decided_by": "joined documents",
+                "measured_by": "joined documents", "distinct_estimate": field.distinct_estimate if field else None}
+    if printed is not None:
+        evidence.update(containment=printed[0], measured_by=printed[1])
+    return Finding(
+        "DM201", "medium", reference.source, copy.path,
+        f"'{copy.path}' copies {target}.{copy.source_path}: {copy.equal:,} of {copy.joined:,} documents joined "
+        f"through {reference.join} agree with it, where chance would give {copy.chance_said}; "
+        "no source of truth is documented.",
+        evidence, _recommendation(target, copy.source_path))
+
+
+def _fingerprint_finding(source, path, target, target_path, share, by, field, reference) -> Finding:
+    return Finding(
+        "DM201", "medium", source, path,
+        f"'{path}' copies {target}.{target_path} ({percent(share)} of its {by} found there), "
+        f"joined through {reference.path}; no source of truth is documented.",
+        {"copy_of": f"{target}.{target_path}", "containment": share, "measured_by": by,
+         "joined_through": [reference.join], "decided_by": "fingerprints",
+         "distinct_estimate": field.distinct_estimate},
+        _recommendation(target, target_path))
+
+
+def _recommendation(target: str, target_path: str) -> str:
+    return (f"Document the source of truth (a $jsonSchema description 'source of truth: {target}.{target_path}' "
+            "or the config) and how copies are kept in sync (a change stream, or an update on write); "
+            "or drop the copy and $lookup when reading.")
 
 
 register(Rule("DM201", "duplicated data with no documented source of truth", "medium", "avoid duplication",
-              undocumented_copies, {"min_containment": 0.8, "min_distinct": 20}))
+              undocumented_copies, {**REFERENCE_DEFAULTS, **COPY_DEFAULTS}))
 
 
 # -- DM202: copies that no longer equal their source -----------------------------------------
 
-def joined_rows(copy_rows: list[dict], source_rows: list[dict], reference: str, key: str) -> list[tuple[dict, dict]]:
-    """Each sampled row of X whose `reference` resolves to a sampled row of Y (by Y's `key`)."""
-    index = {row[key]: row for row in source_rows if key in row}
-    return [(row, index[row[reference]]) for row in copy_rows if row.get(reference) in index]
-
-
-def agreement(pairs: list[tuple[dict, dict]], path: str, source_path: str) -> tuple[int, int]:
-    """(rows where both hold a value, rows where the values are equal)."""
-    both = [(x[path], y[source_path]) for x, y in pairs if path in x and source_path in y]
-    return len(both), sum(a == b for a, b in both)
-
-
-def _copy_fields(collection, exclude: set[str], thresholds: dict) -> list[str]:
-    """String fields with enough distinct values to tell a copy from a coincidence."""
-    return [f.path for f in collection.shape.fields
-            if "string" in f.types and f.distinct_estimate >= thresholds["min_distinct"] and f.path not in exclude]
-
-
-def _best_source(pairs, path: str, candidates: list[str]) -> tuple[str, int, int] | None:
-    scored = [(source_path, *agreement(pairs, path, source_path)) for source_path in candidates]
-    scored = [s for s in scored if s[1]]
-    return max(scored, key=lambda s: (s[2] / s[1], s[1], s[0]), default=None)
-
-
 def drifted_copies(landscape, thresholds: dict, config) -> list[Finding]:
-    """DM202: for each join, the copied fields whose joined rows mostly agree with a field of the
-    source (a copy) but not all do (drift). Documented or not: a documented copy can drift too."""
+    """DM202: the copies (decided on joined documents, against chance) some of whose joined
+    documents differ from the source. Documented or not: a documented copy can drift too. A copy
+    decided on values alone (not named as one) is never drift: its differences may be another fact."""
     by_namespace = {c.info.namespace: c for c in landscape.collections}
     findings = []
-    for (source, target), (references, _) in joins(landscape, thresholds, config).items():
-        copy, origin = by_namespace[source], by_namespace[target]
-        for reference, key, *_ in references:
-            pairs = joined_rows(copy.shape.rows or [], origin.shape.rows or [], reference, key)
-            if len(pairs) < thresholds["min_joined"]:
-                continue
-            exclude = {reference, *config.tenant_keys}
-            candidates = _copy_fields(origin, {"_id", key, *config.tenant_keys}, thresholds)
-            for path in _copy_fields(copy, exclude, thresholds):
-                best = _best_source(pairs, path, candidates)
-                if best is None:
-                    continue
-                source_path, both, equal = best
-                differ = both - equal
-                if both < thresholds["min_joined"] or equal / both < thresholds["min_agreement"]:
-                    continue  # not a copy of that field
-                if differ / both < thresholds["min_share"]:
-                    continue
-                findings.append(_drift_finding(source, path, target, source_path, reference, key,
-                                               both, differ, len(copy.shape.rows or []),
-                                               _documented(copy, path, target, config)))
+    for copy in copies(landscape, thresholds, config):
+        if not copy.by_name or copy.differ / copy.joined < thresholds["min_share"]:
+            continue
+        collection = by_namespace[copy.reference.source]
+        findings.append(_drift_finding(copy, len(collection.shape.rows or []),
+                                       _documented(collection, copy.path, copy.reference.target, config)))
     return findings
 
 
-def _drift_finding(source, path, target, source_path, reference, key, joined, differ, rows, documented) -> Finding:
-    share = round(differ / joined, 4)
+def _drift_finding(copy, rows: int, documented: bool) -> Finding:
+    reference, target = copy.reference, copy.reference.target
+    evidence = copy.evidence()
     return Finding(
-        "DM202", "high", source, path,
-        f"'{path}' differs from {target}.{source_path} in {differ:,} of {joined:,} copies joined to their "
-        f"source ({share:.0%}), joined through {reference} -> {target}.{key}.",
-        {"copy_of": f"{target}.{source_path}", "joined_through": f"{reference} -> {target}.{key}",
-         "joined": joined, "differ": differ, "share": share, "rows_sampled": rows,
-         "source_of_truth_documented": documented},
+        "DM202", "high", reference.source, copy.path,
+        f"'{copy.path}' differs from {target}.{copy.source_path} in {copy.differ:,} of {copy.joined:,} copies "
+        f"joined to their source ({evidence['share']:.0%}), joined through {reference.join}; "
+        f"chance agreement {copy.chance_said}.",
+        {**evidence, "rows_sampled": rows, "source_of_truth_documented": documented},
         f"Resynchronise the copies from {target} once, then keep them in sync where {target} changes "
         "(a change stream, or update the copies in the same transaction); if the copy is meant to be a "
         "snapshot (the name at the time of the order), document that in its description; or stop "
@@ -226,5 +169,4 @@ def _drift_finding(source, path, target, source_path, reference, key, joined, di
 
 
 register(Rule("DM202", "duplicated data that has drifted from its source", "high", "avoid duplication",
-              drifted_copies, {"min_containment": 0.8, "min_distinct": 20, "min_joined": 20,
-                               "min_agreement": 0.5, "min_share": 0.01}))
+              drifted_copies, {**REFERENCE_DEFAULTS, **COPY_DEFAULTS, "min_share": 0.01}))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import datetime, timedelta
 
+from nosql_advisor.bsontypes import NUMBER_TYPES
 from nosql_advisor.findings import Finding
+from nosql_advisor.redact import keyed_hashes
 from nosql_advisor.rules import Rule, register
 from nosql_advisor.schema.drift import declared_at
 
@@ -15,12 +18,14 @@ LIMIT = 16 * MIB
 
 def unbounded_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
     """DM101: arrays whose p99 or max length passes the thresholds, or that are large and have
-    no maxItems in the declared schema."""
+    no maxItems in the declared schema. A GeoJSON geometry's `coordinates` is as long as the
+    shape it draws, not a list that grows: it is left to DM102, which flags it when it grows
+    with the document's age (a track appended to)."""
     findings = []
     for collection in landscape.collections:
         schema = collection.declared.schema if collection.declared is not None else None
         for field in collection.shape.fields:
-            if field.array is None or not field.array.lengths:
+            if field.array is None or not field.array.lengths or geometry_of(collection.shape, field):
                 continue
             lengths = field.array.lengths
             declared = declared_at(schema, field.path) if schema else None
@@ -42,30 +47,120 @@ def unbounded_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
     return findings
 
 
+GEOJSON_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                 "GeometryCollection")
+
+
+def geometry_of(shape, field) -> dict | None:
+    """How `field` was found to be a GeoJSON geometry's `coordinates`, or None when it is not one.
+
+    It is one when its name is `coordinates`, its elements are numbers nested in arrays, and the
+    sibling `type` holds only strings that, where the shape can tell, are all GeoJSON type names.
+    The shape tells through the `type` field's value hashes (every distinct value, keyed with
+    this run's key: the names are hashed alike and compared) or its `string_values` (--enum);
+    a shape read back from report.json carries neither, and then the sibling path and the
+    nesting of numbers decide alone."""
+    parent, _, name = field.path.rpartition(".")
+    elements = set(field.array.element_types) if field.array else set()
+    if name != "coordinates" or not elements & NUMBER_TYPES or not elements <= NUMBER_TYPES | {"array"}:
+        return None
+    type_path = f"{parent}.type" if parent else "type"
+    sibling = shape.field(type_path)
+    if sibling is None or set(sibling.types) - {"null"} != {"string"}:
+        return None
+    names = _geojson_names(sibling)
+    if names is False:
+        return None
+    return {"type_path": type_path, "decided_by": "type values" if names else "type path and nested numbers"}
+
+
+def _geojson_names(type_field) -> bool | None:
+    """Whether every value of a `type` field is a GeoJSON type name; None when the shape keeps
+    no trace of its values."""
+    if type_field.string_values is not None:
+        return set(type_field.string_values) <= set(GEOJSON_TYPES)
+    if type_field.fingerprints is None:
+        return None
+    hashes, complete, _ = type_field.fingerprints
+    return complete and set(hashes) <= set(keyed_hashes([*GEOJSON_TYPES, None]))  # None: a null `type`
+
+
 def growing_arrays(landscape, thresholds: dict, config=None) -> list[Finding]:
-    """DM102: top-level arrays whose length grows with the document's age, and when the
-    document would reach 16 MiB at that rate."""
+    """DM102: arrays (top-level, or reached through objects: `route.coordinates`) whose length
+    grows with the document's age, told in a reader's units: the p99 length in one and five
+    years at the measured rate, and the 16 MiB date only when it is near enough to plan for.
+    Severity follows that horizon."""
     findings = []
     for collection in landscape.collections:
-        size = collection.shape.document_size or {}
         for field in collection.shape.fields:
             growth = field.array.growth if field.array else None
             if not growth or growth["correlation"] < thresholds["min_correlation"]:
                 continue
             if growth["per_month"] < thresholds["min_per_month"]:
                 continue
-            bytes_per_month = growth["per_month"] * max(growth["bytes_per_element"], 1.0)
-            months = (LIMIT - size.get("p99", 0)) / bytes_per_month
-            findings.append(Finding(
-                "DM102", "medium", collection.info.namespace, field.path,
-                f"'{field.path}' grows with document age: {growth['per_month']:+.1f} elements per month "
-                f"(correlation {growth['correlation']:.2f}); at ~{growth['bytes_per_element']:.0f} bytes each, "
-                f"a p99 document reaches 16 MiB in about {months / 12:,.0f} years.",
-                {**growth, "months_to_16_mib": round(months), "p99_document_bytes": size.get("p99"),
-                 "lengths": field.array.lengths, "thresholds": thresholds},
-                "Cap it (keep the recent N and move the rest to their own collection: subset pattern), "
-                "or store one document per element in a child collection referencing the parent."))
+            findings.append(_growing(collection, field, growth, thresholds))
     return findings
+
+
+def _growing(collection, field, growth: dict, thresholds: dict) -> Finding:
+    size = collection.shape.document_size or {}
+    measure = "p99" if field.array.nesting == 1 else "max"  # nested arrays' lengths join the p99
+    horizon = growth_horizon(growth, (measure, field.array.lengths[measure]), size.get("p99", 0),
+                             (collection.shape.created_range or {}).get("max"), thresholds)
+    return Finding(
+        "DM102", horizon_severity(horizon["years_to_16_mib"], thresholds), collection.info.namespace,
+        field.path, _growing_message(field.path, growth, horizon, thresholds["medium_years"]),
+        {**growth, **horizon, "p99_document_bytes": size.get("p99"),
+         "lengths": field.array.lengths, "thresholds": thresholds},
+        "Cap it (keep the recent N and move the rest to their own collection: subset pattern), "
+        "or store one document per element in a child collection referencing the parent.")
+
+
+def growth_horizon(growth: dict, length: tuple[str, int], p99_bytes: int, newest: str | None,
+                   thresholds: dict) -> dict:
+    """The array's length now and in 1 and 5 years at the measured rate, and when a p99 document
+    reaches 16 MiB: in years, and as a month counted from the newest document sampled (not from
+    the clock, so two scans of one input agree) when that is within `medium_years`.
+
+    `length` is (measure, value): the p99 length, or the longest when the array holds arrays
+    (a track of [lon, lat] points), whose lengths the shape's distribution mixes with its own."""
+    measure, now = length
+    # never zero or less, even with a configured min_per_month of 0
+    bytes_per_month = max(growth["per_month"], 1e-6) * max(growth["bytes_per_element"], 1.0)
+    months = max(LIMIT - p99_bytes, 0) / bytes_per_month
+    years = months / 12
+    near = years <= thresholds["medium_years"] and newest is not None
+    return {"length_measure": measure, "length_now": now,
+            "length_in_1_year": round(now + growth["per_month"] * 12),
+            "length_in_5_years": round(now + growth["per_month"] * 60),
+            "months_to_16_mib": round(months), "years_to_16_mib": round(years, 1),
+            "reaches_16_mib_around": _month_after(newest, months) if near else None,
+            "counted_from": newest if near else None}
+
+
+def _month_after(iso: str, months: float) -> str:
+    start = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (start + timedelta(days=months * 30.44)).strftime("%Y-%m")
+
+
+def horizon_severity(years: float, thresholds: dict) -> str:
+    """high when a p99 document reaches 16 MiB within `high_years`, medium within
+    `medium_years`, low beyond: an array that needs centuries is a note, not a risk."""
+    if years <= thresholds["high_years"]:
+        return "high"
+    return "medium" if years <= thresholds["medium_years"] else "low"
+
+
+def _growing_message(path: str, growth: dict, horizon: dict, medium_years: float) -> str:
+    measure = "p99 length" if horizon["length_measure"] == "p99" else "longest"
+    said = (f"'{path}' grows with document age: {growth['per_month']:+,.1f} elements per month "
+            f"(correlation {growth['correlation']:.2f}, ~{growth['bytes_per_element']:,.0f} bytes each); "
+            f"the {measure} ({horizon['length_now']:,}) becomes about {horizon['length_in_1_year']:,} "
+            f"in a year and {horizon['length_in_5_years']:,} in five")
+    if horizon["reaches_16_mib_around"]:
+        return (f"{said}, and a p99 document reaches the 16 MiB limit in about "
+                f"{horizon['years_to_16_mib']:,} years (around {horizon['reaches_16_mib_around']}).")
+    return f"{said}; at this rate the document size limit is more than {medium_years:g} years away."
 
 
 def document_size(landscape, thresholds: dict, config=None) -> list[Finding]:
@@ -186,7 +281,7 @@ register(Rule("DM101", "unbounded array: length large or with no upper bound in 
               "high", "scale drivers", unbounded_arrays,
               {"p99_length": 200, "max_length": 1000, "undeclared_length": 50}))
 register(Rule("DM102", "growing array: length grows with document age", "medium", "scale drivers",
-              growing_arrays, {"min_correlation": 0.5, "min_per_month": 0.5}))
+              growing_arrays, {"min_correlation": 0.5, "min_per_month": 0.5, "high_years": 2, "medium_years": 10}))
 register(Rule("DM103", "document size risk: p99/max BSON size heading for the 16 MiB limit",
               "high", "scale drivers", document_size, {"p99_bytes": 1 * MIB, "max_bytes": 4 * MIB}))
 register(Rule("DM104", "deep nesting", "medium", "scale drivers", deep_nesting, {"max_depth": 10}))
@@ -194,4 +289,4 @@ register(Rule("DM105", "field-name explosion: data used as keys under one object
               "model the domain", field_name_explosion,
               {"max_keys": 200, "min_keys": 20, "pattern_share": 0.8}))
 register(Rule("DM106", "collection-per-tenant / too many collections of one pattern", "medium",
-              "scale drivers", collections_per_pattern, {"min_collections": 5}))
+              "scale drivers", collections_per_pattern, {"min_collections": 5, "family_min_collections": 3}))

@@ -6,7 +6,10 @@ reads `$indexStats` (live --profile only, and only when its counters say since w
 DM404 redundant and DM405 too many indexes read the index lists alone.
 
 Indexes come from the scanned collections (live listIndexes or dump metadata), else from what
-a live --profile read; the collection size from the scan, when there was one.
+a live --profile read; the collection size from the scan, when there was one. Where neither
+gives an index list (an export file), DM401, DM402 and DM407 report only what the server
+recorded (planSummary, docsExamined, an in-memory sort): a plan worked out from an empty index
+list would call a COLLSCAN what the real indexes serve (coverage.py says so for those shapes).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime, timezone
 
 from nosql_advisor.findings import Finding
 from nosql_advisor.rules import Rule, register
-from nosql_advisor.rules.tenancy import keyed_collections
+from nosql_advisor.rules.tenancy import keyed_collections, leading_key_per_database
 from nosql_advisor.workload.indexes import (
     Recommendation, derive_plan, describe, is_case_insensitive, observed_plan, plain_directions,
     predicate_of, recommend,
@@ -57,6 +60,13 @@ def _per_namespace(workload: Workload) -> dict[str, list[ShapeStats]]:
     return grouped
 
 
+def recorded_plan(stats: ShapeStats) -> bool:
+    """Whether the server recorded how the shape ran (planSummary, or docsExamined/nreturned): the
+    evidence DM401, DM402 and DM407 stand on where the collection's index list is unknown (an
+    export file, a .bson without its metadata)."""
+    return observed_plan(stats) is not None or bool(stats.with_counts)
+
+
 # -- DM401 ---------------------------------------------------------------------------------
 
 def gap(stats: ShapeStats, indexes: list[dict] | None, size: int | None, thresholds: dict) -> dict | None:
@@ -74,10 +84,13 @@ def gap(stats: ShapeStats, indexes: list[dict] | None, size: int | None, thresho
         poor = stats.ratio is not None and stats.ratio >= thresholds["examined_ratio"]
         big = examined is None or examined >= thresholds["min_docs_examined"]
         if (collscans or poor) and big:
-            return {"plan": observed.summary if observed else derived.summary, "plan_source": "recorded",
+            said = observed.summary if observed else (derived.summary if indexes is not None else None)
+            return {"plan": said, "plan_source": "recorded",
                     "collscans": collscans, "docs_examined_per_operation": round(examined, 1) if examined is not None else None,
                     "examined_per_returned": round(stats.ratio, 1) if stats.ratio is not None else None}
         return None
+    if indexes is None:
+        return None  # no index list and no recorded plan: a plan worked out from nothing is no evidence
     if derived.collscan:
         if size is not None and size < thresholds["min_documents"]:
             return None
@@ -94,11 +107,13 @@ def analyse(landscape, thresholds: dict, tenant_keys: tuple[str, ...]) -> list[t
     if workload is None:
         return []
     indexes, sizes = indexes_by_namespace(landscape), sizes_by_namespace(landscape)
+    leading = leading_key_per_database(landscape, tenant_keys)  # the database's key leads, as DM303 wants
     result = []
     for namespace, shapes in sorted(_per_namespace(workload).items()):
         gaps = {s.id: g for s in shapes if (g := gap(s, indexes.get(namespace), sizes.get(namespace), thresholds))}
         gapped = [s for s in shapes if s.id in gaps]
-        for recommendation in recommend(namespace, gapped, indexes.get(namespace, []), tenant_keys):
+        for recommendation in recommend(namespace, gapped, indexes.get(namespace, []),
+                                        leading.get(namespace.partition(".")[0], tenant_keys)):
             result.append((recommendation, {s.id: gaps[s.id] for s in recommendation.serves}))
     return result
 
@@ -140,8 +155,10 @@ def in_memory_sorts(landscape, thresholds: dict, config) -> list[Finding]:
             if not stats.in_memory_sorts:
                 continue
             source, sorted_in_memory = "recorded", stats.in_memory_sorts
+        elif stats.key.namespace not in indexes:
+            continue  # no index list and no recorded plan: nothing says how it sorts
         else:
-            plan = derive_plan(stats, indexes.get(stats.key.namespace, []))
+            plan = derive_plan(stats, indexes[stats.key.namespace])
             if not plan.in_memory_sort:
                 continue
             source, sorted_in_memory = f"derived from the index list ({plan.summary})", stats.count
@@ -272,6 +289,9 @@ def case_insensitive_regex(landscape, thresholds: dict, config) -> list[Finding]
             counts[(stats.key.namespace, path)].append(stats)
     findings = []
     for (namespace, path), shapes in sorted(counts.items()):
+        known = namespace in indexes
+        if not known and not any(s.collscans() for s in shapes):
+            continue  # no index list and no recorded COLLSCAN: nothing says no index served them
         served = [i for i in indexes.get(namespace, []) if is_case_insensitive(i)
                   and path in [k for k, _ in (plain_directions(i) or [])]]
         if served:
@@ -282,7 +302,8 @@ def case_insensitive_regex(landscape, thresholds: dict, config) -> list[Finding]
             f"{count:,} queries match '{path}' with a case-insensitive regex (/…/i) and no index of a "
             "case-insensitive collation holds the field: each one tests every entry or document.",
             {"operations": count, "shapes": sorted(s.id for s in shapes),
-             "total_ms": round(sum(s.total_ms for s in shapes), 3)},
+             "total_ms": round(sum(s.total_ms for s in shapes), 3),
+             "plan_source": "the index list" if known else "recorded (COLLSCAN; the index list is unknown)"},
             f"Create an index on '{path}' with collation {{locale: \"en\", strength: 2}} and query it by "
             "equality (or an anchored range) with the same collation instead of /…/i; or store a "
             "lower-cased copy of the field and index that."))
@@ -357,7 +378,6 @@ TOP_SHAPES = 100
 
 def query_shape_items(landscape, top: int = TOP_SHAPES) -> list[dict]:
     """The top shapes by total time, in report.schema.json's `query_shapes` form (plus their plan)."""
-    from nosql_advisor.workload.indexes import plan_of
     from nosql_advisor.workload.table import shape_text
 
     workload = workload_of(landscape)
@@ -366,8 +386,20 @@ def query_shape_items(landscape, top: int = TOP_SHAPES) -> list[dict]:
     indexes = indexes_by_namespace(landscape)
     items = []
     for stats in workload.ranked()[:top]:
-        plan = plan_of(stats, indexes.get(stats.key.namespace, []))
         items.append({"namespace": stats.key.namespace, "id": stats.id, "op": stats.key.op, "shape": shape_text(stats),
                       "count": stats.count, "total_ms": round(stats.total_ms, 3), "p95_ms": stats.p95_ms,
-                      "plan": plan.summary, "plan_derived": plan.derived})
+                      **shape_plan(stats, indexes.get(stats.key.namespace))})
     return items
+
+
+def shape_plan(stats: ShapeStats, indexes: list[dict] | None) -> dict:
+    """The plan the server recorded, else one worked out from the index list; with neither (an
+    export file's collection, a log line without planSummary) the plan is unknown and says why,
+    since a plan derived from no index list would always read COLLSCAN."""
+    from nosql_advisor.workload.indexes import plan_of
+
+    if indexes is None and observed_plan(stats) is None:
+        return {"plan": None, "plan_derived": False,
+                "plan_unknown": "no plan recorded and the source holds no index list"}
+    plan = plan_of(stats, indexes or [])
+    return {"plan": plan.summary, "plan_derived": plan.derived}

@@ -20,7 +20,7 @@ from decimal import Decimal
 from bson import Decimal128, Int64
 from jsonschema import Draft4Validator, ValidationError, validators
 
-from nosql_advisor.bsontypes import BSON_TYPES, NUMBER_TYPES, OBJECT_TYPES, bson_type_of
+from nosql_advisor.bsontypes import BSON_TYPES, NUMBER_TYPES, OBJECT_TYPES, Symbol, bson_type_of
 
 REJECTED = ("$ref", "$schema", "default", "definitions", "format", "id")
 SUPPORTED = frozenset({
@@ -106,6 +106,12 @@ def _is_object(_checker, value) -> bool:
     return type(value) in OBJECT_TYPES or isinstance(value, Mapping)
 
 
+def _is_string(_checker, value) -> bool:
+    """MongoDB's `type: "string"` is the string type only: a BSON symbol (a str subclass here,
+    bsontypes.Symbol) is not one, as mongod refuses it."""
+    return isinstance(value, str) and not isinstance(value, Symbol)
+
+
 def _is_number(_checker, value) -> bool:
     return bson_type_of(value) in NUMBER_TYPES
 
@@ -115,7 +121,7 @@ def _is_integer(_checker, value) -> bool:  # not a MongoDB type; kept for draft-
 
 
 TYPE_CHECKER = Draft4Validator.TYPE_CHECKER.redefine_many({
-    "object": _is_object, "number": _is_number, "integer": _is_integer,
+    "object": _is_object, "number": _is_number, "integer": _is_integer, "string": _is_string,
 })
 
 

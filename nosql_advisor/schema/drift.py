@@ -154,24 +154,82 @@ def _type_drift(shape: CollectionShape, field_shape: FieldShape) -> Finding:
     when = ""
     if field_shape.type_times:
         evidence["type_times"] = field_shape.type_times
-        when = _when(field_shape.type_times, types)
+        evidence["timeline"], when = _when(field_shape.type_times, types)
     ranked = ", ".join(f"{name} {count:,}" for name, count in sorted(types.items(), key=lambda i: -i[1]))
-    numeric = set(types) <= NUMBER_TYPES  # int and double compare equal in queries: a lesser harm
+    if "double" in types and field_shape.fractional_doubles is not None:
+        evidence["fractional_doubles"] = field_shape.fractional_doubles
+    evidence["mix"], severity, harm = weigh_mix(set(types), field_shape.fractional_doubles, types.get("double", 0))
     return Finding(
-        "DM505", "low" if numeric else "medium", shape.namespace, field_shape.path,
-        f"'{field_shape.path}' holds several types: {ranked}.{when}",
+        "DM505", severity, shape.namespace, field_shape.path,
+        f"'{field_shape.path}' holds several types: {ranked}. {harm}{when}",
         evidence,
         "Pick one type, migrate the others (an update with $convert or $toDecimal...), and declare "
         "it with bsonType so new writes cannot drift again.")
 
 
-def _when(type_times: dict, types: dict[str, int]) -> str:
-    """'string until 2025-03-01, decimal since 2025-03-02' when one type ended as another began."""
+def weigh_mix(types: set[str], fractional_doubles: int | None = None, doubles: int = 0) -> tuple[str, str, str]:
+    """(mix, severity, what it breaks) for the non-null types of one field.
+
+    int, long and double compare, sort and index as one number type in MongoDB: a mix of them
+    holding whole numbers breaks nothing a query sees (`info`). When `fractional_doubles` of the
+    `doubles` hold fractions the field mixes integers and fractions, which readers expecting
+    an int get wrong (`low`, with the count); unknown (None: a shape without the count) is `low`
+    too, and says so. A decimal beside a double is money that has lost precision somewhere, and
+    a number beside a string, or a scalar beside an array, splits every query, sort and index:
+    `medium`."""
+    if types <= {"int", "long"}:
+        return ("whole numbers", "info", "int and long compare, sort and index as one number type in "
+                "MongoDB: only strictly typed readers see two types.")
+    if types <= {"int", "long", "double"}:
+        return _integers_and_doubles(fractional_doubles, doubles)
+    if {"decimal", "double"} <= types and types <= NUMBER_TYPES:
+        return ("decimal and double", "medium", "A decimal beside a double: doubles cannot hold most decimal "
+                "amounts exactly, so the values written as double (money, say) have lost precision.")
+    if types <= NUMBER_TYPES:
+        return ("decimal and whole numbers", "low", "They compare as one number type, but arithmetic mixes "
+                "decimal and binary results.")
+    return ("different kinds", "medium", "Queries, sorts and indexes treat each type apart: a range "
+            "query on one never matches the others.")
+
+
+def _integers_and_doubles(fractional_doubles: int | None, doubles: int) -> tuple[str, str, str]:
+    """int/long beside double, weighed by how many of the doubles hold fractions."""
+    if fractional_doubles == 0:
+        return ("whole numbers", "info", "int, long and double holding whole numbers compare, sort and "
+                "index as one number type in MongoDB: only strictly typed readers see two types.")
+    if fractional_doubles is None:
+        return ("int and double", "low", "They compare and index as one number type in MongoDB, but the "
+                "doubles were not checked for fractions (the shape does not keep them).")
+    return ("int and double", "low", f"{_how_many_fractions(fractional_doubles, doubles)}: a real mix of "
+            "integers and fractions, one number type to queries and indexes but not to a reader that "
+            "expects an int.")
+
+
+def _how_many_fractions(fractional_doubles: int, doubles: int) -> str:
+    if fractional_doubles == doubles == 1:
+        return "The double holds a fraction"
+    if fractional_doubles == doubles:
+        return f"All {doubles:,} doubles hold fractions"
+    return f"{fractional_doubles:,} of the {doubles:,} doubles hold fractions"
+
+
+def _when(type_times: dict, types: dict[str, int]) -> tuple[str, str]:
+    """('changed', 'It changed from string to decimal: string until 2025-03-01, decimal since
+    2025-03-02.') when each type's time range ends before the next one begins; ('mixed', ...)
+    when the ranges overlap (types written side by side over the same days are a mix, not a
+    migration). Ranges are the creation seconds of the documents holding each type."""
     spans = sorted((type_times[t]["first"], type_times[t]["last"], t) for t in types if t in type_times)
-    if len(spans) == 2 and spans[0][1] <= spans[1][0]:
-        (_, until, old), (since, _, new) = spans
-        return f" It changed from {old} to {new}: {old} until {until[:10]}, {new} since {since[:10]}."
-    return ""
+    if len(spans) < 2:
+        return "unknown", ""
+    if all(before[1] < after[0] for before, after in zip(spans, spans[1:])):
+        steps = ", ".join(f"{name} {first[:10]} to {last[:10]}" for first, last, name in spans)
+        if len(spans) == 2:
+            (_, until, old), (since, _, new) = spans
+            steps = f"{old} until {until[:10]}, {new} since {since[:10]}"
+        return "changed", f" It changed from {spans[0][2]} to {spans[-1][2]}: {steps}."
+    first, last = min(s[0] for s in spans)[:10], max(s[1] for s in spans)[:10]
+    period = f"on {first}" if first == last else f"between {first} and {last}"
+    return "mixed", f" The types are mixed, not a change: written side by side {period}."
 
 
 def _non_null(types: dict[str, int]) -> dict[str, int]:

@@ -24,9 +24,11 @@ from nosql_advisor.bsontypes import (
 )
 from nosql_advisor.redact import refuse_values
 from nosql_advisor.shape.detect import detect
+from nosql_advisor.shape.invariants import InvariantTally, TopLevel
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.rows import DEFAULT_ROWS, RowSample
 from nosql_advisor.shape.stats import OBJECTID_BYTES, DistinctSketch, Histogram
+from nosql_advisor.shape.versions import VersionTally
 
 DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
@@ -46,6 +48,7 @@ class _Node:
         "types", "type_times", "value_counts",
         "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
         "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
+        "fractional_doubles",
     )
 
     def __init__(self, path: str, depth: int) -> None:
@@ -70,6 +73,7 @@ class _Node:
         self.number_min = self.number_max = None
         self.date_min = self.date_max = None
         self.oid_min = self.oid_max = None
+        self.fractional_doubles = 0  # doubles (values, not array elements) not whole: DM505
 
 
 class ShapeBuilder:
@@ -93,10 +97,12 @@ class ShapeBuilder:
         self.dropped = 0
         self.dropped_at: Counter[str] = Counter()
         self.too_deep = 0  # objects/arrays below MAX_WALK_DEPTH, not walked
-        self.growth: dict[str, list] = {}  # top-level array key -> regression sums (_track_growth)
+        self.growth: dict[str, list] = {}  # array path -> regression sums (_track_growth)
         self.pending: list[Mapping] = []  # documents of the chunk not walked yet
         self.pending_sizes: list[int | None] = []
         self.pending_bytes = 0
+        self.invariants = InvariantTally()  # candidate invariants and their counts (DM507)
+        self.versions = VersionTally()  # version split and field ages (DM508)
 
     def add(self, document: Mapping, bson_size: int | None = None) -> None:
         self.pending.append(document)
@@ -107,8 +113,10 @@ class ShapeBuilder:
             self._flush()
 
     def _track_growth(self, key: str, arrays: Sequence, stamps: Sequence, sizes: Sequence) -> None:
-        """Sums for a regression of each top-level array's length (and the document's size) on
-        the document's age: enough to say whether arrays grow with age, and by how much."""
+        """Sums for a regression of the length of the arrays at path `key` (and the document's
+        size) on the document's age: enough to say whether arrays grow with age, and by how much.
+        Top-level arrays and arrays reached through objects (`route.coordinates`) are tracked,
+        one entry per path, so the path cap bounds them as it bounds the paths."""
         kept = [(stamp / 86400, size, len(array)) for array, stamp, size in zip(arrays, stamps, sizes)
                 if stamp is not None and size is not None]
         if not kept:
@@ -139,6 +147,8 @@ class ShapeBuilder:
             self.growth[key] = [a + b for a, b in zip(mine, sums)]
         self.dropped += other.dropped
         self.dropped_at.update(other.dropped_at)
+        self.invariants.merge(other.invariants)
+        self.versions.merge(other.versions)
         self._merge_children(self.root, other.root)
 
     def _merge_children(self, mine: _Node, theirs: _Node) -> None:
@@ -172,6 +182,8 @@ class ShapeBuilder:
             capped=self._cap(),
             too_deep=self.too_deep or None,
             rows=self.rows.rows(),
+            invariants=self.invariants.results(),
+            evolution=self.versions.results(),
         )
 
     # -- the walk: column by column ----------------------------------------------------
@@ -186,7 +198,10 @@ class ShapeBuilder:
 
     def _walk_objects(self, node: _Node, objects: Sequence[Mapping], stamps: Sequence, level: int,
                       sizes: Sequence | None, work: list) -> None:
-        """Objects met at `node` (documents when it is the root; `sizes` only then)."""
+        """Objects met at `node`. `sizes` (their documents' BSON sizes) come with the documents
+        and with objects reached through objects only (`route` of a document, `route.geo` of
+        that): their arrays' growth with age is tracked; arrays of objects do not pass sizes on,
+        since one document holds many of their objects (`items.tags`)."""
         node.objects += len(objects)
         if level >= MAX_WALK_DEPTH:
             self.too_deep += len(objects)
@@ -203,14 +218,14 @@ class ShapeBuilder:
                 _bucket_values(child, split, span)
                 inner, inner_stamps = _objects_in(split)
                 if inner:
-                    work.append((self._walk_objects, child, inner, inner_stamps, level + 1, None))
+                    work.append((self._walk_objects, child, inner, inner_stamps, level + 1,
+                                 _sizes_of(split, column, member_sizes, OBJECT_TYPES)))
                 if list in split:
                     arrays, array_stamps = split[list]
                     work.append((self._walk_arrays, child, arrays, array_stamps, level + 1, 1))
                     if member_sizes is not None:
-                        self._track_growth(key, arrays, array_stamps, member_sizes if len(split) == 1
-                                           else [size for value, size in zip(column, member_sizes)
-                                                 if type(value) is list])
+                        self._track_growth(child.path, arrays, array_stamps,
+                                           _sizes_of(split, column, member_sizes, (list,)))
 
     def _walk_arrays(self, node: _Node, arrays: Sequence[list], stamps: Sequence, level: int,
                      nesting: int, work: list) -> None:
@@ -239,7 +254,7 @@ class ShapeBuilder:
         if len(self.nodes) >= self.max_paths:
             self._drop(parent, occurrences)
             return None
-        path = f"{parent.path}.{key}" if parent.path else key
+        path = f"{parent.path}.{key}" if parent is not self.root else key  # "" is a key too: {"": {"z"}} is ".z"
         child = parent.children[key] = _Node(path, depth)
         if path in self.count_values:
             child.value_counts = Counter()
@@ -272,6 +287,9 @@ class ShapeBuilder:
             stamps = list(map(creation_second, map(GET_ID, documents)))
             self._walk(documents, stamps, sizes)
             self.rows.add_many(documents)
+            top = TopLevel(documents, self.root.children)  # read before the nodes are flushed below
+            self.invariants.add_chunk(top)
+            self.versions.add_chunk(top, stamps)
             self.created_days.update(stamp // 86400 for stamp in stamps if stamp is not None)
             self.size_histogram.add_many([size for size in sizes if size is not None])
         for node in self.nodes:
@@ -360,6 +378,15 @@ def _file(buckets: dict[type, list], kind: type, part: Sequence) -> None:
         held.extend(part)
 
 
+def _sizes_of(split: dict, column: Sequence, sizes: Sequence | None, kinds: tuple) -> Sequence | None:
+    """The document sizes of a column's values of `kinds`, in `split`'s order (as `_objects_in`
+    joins them); the sizes themselves when the column holds one type, None without sizes."""
+    if sizes is None or len(split) == 1:
+        return sizes
+    return list(chain.from_iterable([size for value, size in zip(column, sizes) if type(value) is kind]
+                                    for kind in split if kind in kinds))
+
+
 def _objects_in(split: dict) -> tuple[Sequence, Sequence]:
     """The objects (dicts, SONs) of a split column and their stamps."""
     parts = [part for kind, part in split.items() if kind in OBJECT_TYPES]
@@ -406,6 +433,7 @@ def _merge_node(mine: _Node, theirs: _Node) -> None:
     mine.nesting = max(mine.nesting, theirs.nesting)
     mine.strings.merge(theirs.strings)
     mine.distinct.merge(theirs.distinct)
+    mine.fractional_doubles += theirs.fractional_doubles
     for low, high, value_low, value_high in (("number_min", "number_max", theirs.number_min, theirs.number_max),
                                              ("date_min", "date_max", theirs.date_min, theirs.date_max),
                                              ("oid_min", "oid_max", theirs.oid_min, theirs.oid_max)):
@@ -427,6 +455,8 @@ def _flush_node(node: _Node) -> None:
         _count_kind(node.types, kind, part)
         if kind in stamps:
             _type_times(node.type_times, part, stamps[kind])
+        if kind is float:
+            node.fractional_doubles += fractional(part)
         scalars[kind] = part
     if node.value_counts is not None:
         _count_values(node, list(chain.from_iterable(values.values())))
@@ -437,6 +467,13 @@ def _flush_node(node: _Node) -> None:
             _count_kind(node.element_types, kind, part)
             scalars[kind] = scalars[kind] + part if kind in scalars else part
     _scalar_stats(node, scalars)
+
+
+def fractional(doubles: list[float]) -> int:
+    """How many of `doubles` are not whole numbers (a fraction, NaN or an infinity): whole
+    doubles compare, sort and index like ints, so an int/double mix of them is harmless (DM505).
+    `map(float.is_integer)` summed stays in C: about 1 ms per 20,000 values."""
+    return len(doubles) - sum(map(float.is_integer, doubles))
 
 
 def _count_kind(counter: Counter, kind: type, values: list) -> None:
@@ -639,7 +676,7 @@ def _detections(node: _Node) -> dict:
     strings = [value for value in node.distinct.sample() if type(value) is str]
     if not strings:
         return {}
-    found = detect(strings)
+    found = detect(strings, forms=True)  # the typed forms too (DM506)
     return {"detected": dict(sorted(found.items())) or None, "examined": len(strings)}
 
 
@@ -671,6 +708,7 @@ def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
             "min": _iso(node.date_min), "max": _iso(node.date_max)},
         objectid_time_range=_oid_range(node),
         type_times=_type_time_ranges(node) if len(node.types) > 1 else None,
+        fractional_doubles=node.fractional_doubles if node.types.get("double") else None,
     )
 
 

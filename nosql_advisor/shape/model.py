@@ -49,6 +49,10 @@ class FieldShape:
     # for fields of several types, when each was seen: {type: {"first", "last"}} creation times
     # of the documents (from ObjectId _ids) that held it
     type_times: dict | None = None
+    # how many of the `types["double"]` values are not whole numbers (a fraction, NaN or an
+    # infinity); None when the field held no double, or when a shape was read back without it.
+    # Whole doubles compare and index like ints, so DM505 weighs an int/double mix by this
+    fractional_doubles: int | None = None
     # only when asked (validators --enum N): the values of a string field with at most N of them
     string_values: list[str] | None = None
     # what the value detectors recognised (shape/detect.py): {detector: count} of `examined`
@@ -90,6 +94,11 @@ class CollectionShape:
     # a bottom-k sample of documents as {path: value hash} rows (shape/rows.py), for joins across
     # collections (DM202); kept in memory, not written to report.json
     rows: list[dict[str, int]] | None = field(default=None, repr=False)
+    # consistency invariants the documents suggest, with how many break them (shape/invariants.py:
+    # Invariant), for DM507; and the version split and fields only older documents hold
+    # (shape/versions.py: Evolution), for DM508. Kept in memory, not written to report.json
+    invariants: list | None = field(default=None, repr=False)
+    evolution: object | None = field(default=None, repr=False)
 
     def field(self, path: str) -> FieldShape | None:
         """The field at `path`, or None when the sample never held it."""
@@ -100,7 +109,7 @@ class CollectionShape:
 
     def to_dict(self) -> dict:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
-        data = asdict(replace(self, rows=None))
+        data = asdict(replace(self, rows=None, invariants=None, evolution=None))
         data["fields"] = [_drop_none({k: v for k, v in entry.items() if k not in _hidden(field_shape)})
                           for entry, field_shape in zip(data["fields"], self.fields)]
         for entry in data["fields"]:

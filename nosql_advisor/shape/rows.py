@@ -4,8 +4,20 @@ Cross-collection rules need to line one collection's copy up with its source doc
 does `reviews.product_name` still equal `products.name` of the product `reviews.product_id`
 points at?). Field-level fingerprints cannot answer that; rows can. A row is one document's
 scalar values outside arrays, each replaced by its hash keyed with the run's random key
-(redact.py): `{"product_id": h1, "product_name": h2, "customer.email": h3}`. No value is kept,
-and no hash is comparable with another run's (nor with a hash of a guessed value).
+(redact.py; a whole number hashed as the int it equals, whatever its numeric type: `comparable`):
+`{"product_id": h1, "product_name": h2, "customer.email": h3}`. No value is kept, and no hash is
+comparable with another run's (nor with a hash of a guessed value).
+
+More things ride in a row, under keys no BSON field name can have (they start with NUL, which
+ends a BSON key): TYPED holds the hash of a number as stored where the row's own hash is the
+comparable int (20.0, NumberDecimal("20")), as the fields' fingerprints hash it; CANONICAL
+holds, for each ObjectId or number value, the hash of its text form (the hex of an ObjectId, the
+decimal text of an integer), so a reference stored as a string
+can still be joined to the `_id` it names (DM203); ID_ARRAYS holds, for each array of scalar ids
+(ObjectIds, ints, strings), the hashes of its elements' text forms as a sorted packed set (8 bytes
+each, at most MAX_ROW_IDS per row: hashing is what a row costs, and a bottom-k sample hashes each
+document that enters it, even those evicted later; paths cut short are in TRUNCATED), so two
+collections listing each other's ids can be compared pair by pair (DM204).
 
 Which documents: the `k` with the smallest stable (unkeyed, never kept) hash of `_id` (a bottom-k sample). That is a
 uniform sample that does not depend on the order documents arrive in, so two workers' samples
@@ -16,8 +28,12 @@ rows. Below `k` documents, every document is a row, and joins are exact.
 from __future__ import annotations
 
 import heapq
+import math
+import struct
 from collections.abc import Mapping
 from operator import itemgetter
+
+from bson import Decimal128, Int64, ObjectId
 
 from nosql_advisor.bsontypes import OBJECT_TYPES
 from nosql_advisor.redact import keyed_hashes, run_key_id
@@ -25,6 +41,11 @@ from nosql_advisor.shape.stats import stable_hashes
 
 DEFAULT_ROWS = 2000
 MAX_ROW_DEPTH = 8  # nested objects deeper than this are not part of a row
+CANONICAL = "\x00canonical"  # path -> hash of the text form of an ObjectId or number value
+ID_ARRAYS = "\x00ids"  # path -> sorted packed 8-byte hashes of an array's scalar elements
+TRUNCATED = "\x00truncated"  # paths of ID_ARRAYS cut short (the row's budget was spent)
+TYPED = "\x00typed"  # path -> hash of the value as stored, where `comparable` changed it (20.0)
+MAX_ROW_IDS = 256  # array elements carried per row, over all its arrays: 2 KB at most
 
 
 class RowSample:
@@ -36,7 +57,7 @@ class RowSample:
         self.k = k
         self.key_id = run_key_id()  # rows of two keys cannot be joined: merge refuses them
         self.heap: list[int] = []  # negated _id hashes: heap[0] is minus the largest kept
-        self.kept: dict[int, dict[str, int]] = {}
+        self.kept: dict[int, dict] = {}
 
     def add_many(self, documents: list[Mapping]) -> None:
         """Offer a chunk of documents. Candidates go in ascending hash order, so the first one
@@ -85,32 +106,157 @@ class RowSample:
             return False
         return True
 
-    def rows(self) -> list[dict[str, int]]:
+    def rows(self) -> list[dict]:
         return [self.kept[key] for key in sorted(self.kept)]
 
 
-def row_hashes(document: Mapping) -> dict[str, int]:
+def row_hashes(document: Mapping) -> dict:
     """Path -> hash of each scalar value outside arrays (nested objects walked), keyed with the
-    run's random key (redact.py): rows join within a run, and no hash means anything outside it."""
+    run's random key (redact.py): rows join within a run, and no hash means anything outside it.
+    Plus, when the document has them, CANONICAL, ID_ARRAYS and TRUNCATED (see the module's doc)."""
     return rows_of([document])[0]
 
 
-def rows_of(documents: list[Mapping]) -> list[dict[str, int]]:
+def rows_of(documents: list[Mapping]) -> list[dict]:
     """`row_hashes` of each document, hashed in one batch."""
-    rows = [row_values(document) for document in documents]
-    hashes = iter(keyed_hashes([value for row in rows for value in row.values()]))
-    return [{path: next(hashes) for path in row} for row in rows]
+    walked = [_walk(document) for document in documents]
+    canonical = [{path: text for path, value in row.items() if (text := canonical_text(value)) is not None}
+                 for row, _ in walked]
+    arrays = [id_arrays(found) for _, found in walked]
+    compared = [{path: comparable(value) for path, value in row.items()} for row, _ in walked]
+    typed = [{path: value for path, value in row.items() if same[path] is not value}
+             for (row, _), same in zip(walked, compared)]
+    hashes = iter(keyed_hashes([value for row in compared for value in row.values()]
+                               + [text for texts in canonical for text in texts.values()]
+                               + [e for found, _ in arrays for elements in found.values() for e in elements]
+                               + [value for values in typed for value in values.values()]))
+    made = [{path: next(hashes) for path in row} for row in compared]
+    for row, texts in zip(made, canonical):
+        if texts:
+            row[CANONICAL] = {path: next(hashes) for path in texts}
+    for row, (found, truncated) in zip(made, arrays):
+        if found:
+            row[ID_ARRAYS] = {path: _packed([next(hashes) for _ in elements]) for path, elements in found.items()}
+        if truncated:
+            row[TRUNCATED] = frozenset(truncated)
+    for row, values in zip(made, typed):
+        if values:
+            row[TYPED] = {path: next(hashes) for path in values}
+    return made
 
 
-def row_values(document: Mapping, prefix: str = "", depth: int = 0) -> dict[str, object]:
+def comparable(value: object) -> object:
+    """The value as a copy is compared: a whole number as the int it equals, whether stored as
+    int, long, double or Decimal128 (MongoDB holds 20, NumberLong(20), 20.0 and
+    NumberDecimal("20") equal), so a price copied as an int beside a double source joins as one
+    value. Other values as they are; the text form DM203 reads is CANONICAL's, kept apart."""
+    kind = type(value)  # a long is an int already: it hashes as its digits
+    if kind is float:
+        return int(value) if math.isfinite(value) and value.is_integer() else value
+    if kind is Decimal128:
+        number = value.to_decimal()
+        return int(number) if number.is_finite() and number == number.to_integral_value() else value
+    return value
+
+
+def row_values(document: Mapping) -> dict[str, object]:
     """Path -> each scalar value outside arrays (nested objects walked)."""
-    row: dict[str, object] = {}
-    for key, value in document.items():
-        path = f"{prefix}{key}"
-        kind = type(value)
-        if kind in OBJECT_TYPES:
-            if depth < MAX_ROW_DEPTH:
-                row.update(row_values(value, f"{path}.", depth + 1))
-        elif kind is not list and value is not None:
-            row[path] = value
-    return row
+    return _walk(document)[0]
+
+
+def _walk(document: Mapping) -> tuple[dict[str, object], dict[str, list]]:
+    """(path -> each scalar value outside arrays, path -> each array outside arrays), nested
+    objects walked down to MAX_ROW_DEPTH, in one pass."""
+    scalars: dict[str, object] = {}
+    arrays: dict[str, list] = {}
+    stack = [(document, "", 0)]
+    while stack:
+        node, prefix, depth = stack.pop()
+        for key, value in node.items():
+            kind = type(value)
+            if kind in OBJECT_TYPES:
+                if depth < MAX_ROW_DEPTH:
+                    stack.append((value, f"{prefix}{key}.", depth + 1))
+            elif kind is list:
+                arrays[f"{prefix}{key}"] = value
+            elif value is not None:
+                scalars[f"{prefix}{key}"] = value
+    return scalars, arrays
+
+
+def _int_text(value: int) -> str:
+    return str(int(value))
+
+
+def _float_text(value: float) -> str | None:
+    return str(int(value)) if math.isfinite(value) and value.is_integer() else None
+
+
+TEXT_FORMS = {ObjectId: str, int: _int_text, Int64: _int_text, float: _float_text}
+
+
+def canonical_text(value: object) -> str | None:
+    """The text an ObjectId or a whole number is written as when stored as a string (hex of the
+    ObjectId, decimal digits: int and long alike, as MongoDB compares them as one number), or None
+    for any other value: a string is its own text form."""
+    form = TEXT_FORMS.get(type(value))
+    return form(value) if form is not None else None
+
+
+ID_TYPES = frozenset({ObjectId, str, int, Int64})
+
+
+def id_arrays(arrays: dict[str, list]) -> tuple[dict[str, list], set[str]]:
+    """Path -> the text forms (canonical_text, or the string itself) of the elements of each
+    non-empty array of scalar ids (top-level arrays first) while the row's budget (MAX_ROW_IDS)
+    lasts, and the paths cut short. Text forms, so a list of ids meets the `_id`s it names whatever type
+    either side stores them as."""
+    found: dict[str, list] = {}
+    truncated: set[str] = set()
+    budget = MAX_ROW_IDS
+    for path, elements in arrays.items():
+        if not elements or not set(map(type, elements)) <= ID_TYPES:
+            continue
+        if len(elements) > budget:
+            truncated.add(path)
+        if budget:
+            kept = elements[:budget]
+            found[path] = [e if type(e) is str else TEXT_FORMS[type(e)](e) for e in kept]
+            budget -= len(kept)
+    return found, truncated
+
+
+def _packed(hashes: list[int]) -> bytes:
+    unique = sorted(set(hashes))
+    return struct.pack(f"<{len(unique)}Q", *unique)
+
+
+# -- reading a row ---------------------------------------------------------------------------------
+
+def canonical(row: Mapping, path: str) -> int | None:
+    """The hash of the value's text form: a string's own hash, an ObjectId's hex, a number's digits."""
+    return row.get(CANONICAL, {}).get(path, row.get(path))
+
+
+def typed(row: Mapping, path: str) -> int | None:
+    """The hash of the value as stored (20.0, a whole Decimal128), as the fields' fingerprints hash it; the
+    row's own hash at `path` is the comparable one (a whole number as an int)."""
+    return row.get(TYPED, {}).get(path, row.get(path))
+
+
+def is_text(row: Mapping, path: str) -> bool:
+    """Whether the value at `path` has no other text form than itself (a string, a date...):
+    it equals an ObjectId or a number only as text, never as MongoDB compares values."""
+    return path not in row.get(CANONICAL, {})
+
+
+def ids(row: Mapping, path: str) -> set[int]:
+    """The text-form hashes of the array of ids at `path` (empty when the row holds none): compare
+    them with `canonical(row, "_id")` of the documents they name."""
+    packed = row.get(ID_ARRAYS, {}).get(path, b"")
+    return set(struct.unpack(f"<{len(packed) // 8}Q", packed))
+
+
+def ids_complete(row: Mapping, path: str) -> bool:
+    """Whether `ids(row, path)` is every element the document held there."""
+    return path not in row.get(TRUNCATED, ())

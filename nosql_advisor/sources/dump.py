@@ -12,7 +12,6 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-import bson
 from bson import json_util
 from bson.errors import BSONError
 
@@ -20,6 +19,7 @@ from nosql_advisor.errors import Problem, ProblemList
 from nosql_advisor.schema.dialect import check_schema
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
 from nosql_advisor.sources.files import Batch, open_binary, printable, read_batches, strip_suffixes
+from nosql_advisor.sources.legacy_types import decode_many, decode_one
 
 MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
 
@@ -44,7 +44,7 @@ def _bad_length(header: bytes, length: int) -> str:
 def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Problem]) -> Document | None:
     raw, offset = record
     try:
-        return bson.decode(raw, CODEC_OPTIONS), len(raw)
+        return decode_one(raw, CODEC_OPTIONS), len(raw)
     except (BSONError, ValueError, OverflowError, RecursionError) as error:
         problems.append(Problem(f"{printable(str(path))}@{offset}", f"invalid BSON document skipped: {error}"))
         return None
@@ -80,11 +80,12 @@ def whole_documents(buffer: bytes, at_end: bool) -> tuple[int, str | None]:
 
 def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:
     """The documents of a batch with their sizes, and how many records it held. All at once in
-    C; when one is corrupt, one by one, so only that one is skipped (and reported). Problems
-    past the cap are counted, not kept (a worker process hands back a bounded list)."""
+    C (symbol, undefined and DBPointer values kept: legacy_types.py); when one is corrupt, one
+    by one, so only that one is skipped (and reported). Problems past the cap are counted, not
+    kept (a worker process hands back a bounded list)."""
     sizes = _sizes(data)
     try:
-        return list(zip(bson.decode_all(data, CODEC_OPTIONS), sizes)), len(sizes)
+        return list(zip(decode_many(data, sizes, CODEC_OPTIONS), sizes)), len(sizes)
     except (BSONError, ValueError, OverflowError, RecursionError):
         pass
     found = ProblemList()

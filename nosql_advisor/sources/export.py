@@ -30,6 +30,7 @@ from bson.errors import BSONError
 from nosql_advisor.errors import Problem, ProblemList
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
 from nosql_advisor.sources.files import Batch, open_binary, printable, stream_error
+from nosql_advisor.sources.legacy_types import bson_size, loads_json, may_hold_legacy_json
 
 JSON_OPTIONS = json_util.JSONOptions(
     datetime_conversion=DatetimeConversion.DATETIME_AUTO, tz_aware=False
@@ -199,11 +200,12 @@ def decode_ndjson_batch(batch: Batch, data: bytes, path: Path, problems: list[Pr
     problems past the cap are counted, not kept (a worker process hands back a bounded list)."""
     found = ProblemList()
     documents, records = [], 0
+    legacy = may_hold_legacy_json(data)  # one search per batch; lines are looked at only then
     for number, line in enumerate(data.split(b"\n"), batch.first_line):
         if not line or line.isspace():
             continue
         records += 1
-        document = decode_export_record((line, number), path, found)
+        document = decode_export_record((line, number), path, found, legacy and may_hold_legacy_json(line))
         if document is not None:
             documents.append(document)
     found.hand_to(problems)
@@ -388,21 +390,24 @@ class ValueStream:
         self.closed = True
 
 
-def _object_pairs_hook(pairs):
-    return json_util.object_pairs_hook(pairs, JSON_OPTIONS)
-
-
-def decode_export_record(record: Record, path: Path, problems: list[Problem]) -> Document | None:
+def decode_export_record(record: Record, path: Path, problems: list[Problem],
+                         legacy: bool | None = None) -> Document | None:
+    """One document from its JSON bytes. `legacy`: whether the text may hold `$symbol`,
+    `$undefined` or `$dbPointer` (None: look); only then is it read by json_util with our hook."""
     payload, line = record
     if isinstance(payload, bytes):
-        raw = line_to_bson(payload)
+        if legacy is None:
+            legacy = may_hold_legacy_json(payload)
+        # a line that may hold $symbol/$undefined/$dbPointer goes to json_util with our hook, which
+        # keeps their types and holds them to Extended JSON's forms (libbson takes {"$undefined": false})
+        raw = None if legacy else line_to_bson(payload)
         if raw is not None:
             try:
                 return bson.decode(raw, CODEC_OPTIONS), len(raw)
             except (BSONError, ValueError, OverflowError):
                 pass  # json_util below decides, and words the error
     try:
-        document = json_util.loads(payload, json_options=JSON_OPTIONS) if isinstance(payload, bytes) else payload
+        document = loads_json(payload, JSON_OPTIONS) if isinstance(payload, bytes) else payload
     except (ValueError, TypeError, KeyError, OverflowError, BSONError, RecursionError) as error:
         # json_util raises all of these for malformed $-wrappers ($oid "nothex", $date {}...),
         # RecursionError for JSON nested past Python's recursion limit
@@ -417,7 +422,7 @@ def decode_export_record(record: Record, path: Path, problems: list[Problem]) ->
         problems.append(Problem(f"{printable(str(path))}:{line}", f"not a JSON object but {type(document).__name__}; skipped"))
         return None
     try:
-        return document, len(bson.encode(document))
+        return document, bson_size(document)
     except (BSONError, OverflowError, ValueError, RecursionError) as error:
         problems.append(Problem(f"{printable(str(path))}:{line}", f"document not representable in BSON ({error}); skipped"))
         return None

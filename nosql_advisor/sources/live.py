@@ -35,6 +35,7 @@ from pymongo.errors import (
 from nosql_advisor import redact
 from nosql_advisor.errors import EXIT_CONNECT, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, ConnectError, InputError, Problem
 from nosql_advisor.sources.base import CODEC_OPTIONS, CollectionInfo, Document, Selection, split_namespace
+from nosql_advisor.sources.legacy_types import decode_one
 
 DEFAULT_SAMPLE_SIZE = 1000
 DEFAULT_MAX_TIME_MS = 60_000
@@ -480,8 +481,8 @@ async def sample_documents(client, info: CollectionInfo, size: int, options: Liv
     cursor = await awaited(command_cursor(client, info.namespace, command, options.max_time_ms, RAW_CODEC))
     try:
         async for raw in cursor:
-            data = raw.raw
-            yield bson.decode(data, CODEC_OPTIONS), len(data)
+            data = bytes(raw.raw)  # a memoryview when the batch arrived raw (getMore)
+            yield decode_one(data, CODEC_OPTIONS), len(data)  # symbol, undefined, DBPointer kept
     except GeneratorExit:
         await awaited(cursor.close())
         raise

@@ -9,6 +9,12 @@ Which commands make query shapes: find, aggregate (its leading `$match` stages a
 right after them, its `$lookup`/`$graphLookup` targets), count, distinct, findAndModify, update
 and delete statements, mapReduce and geoNear (their query); getMore is attributed to the command
 that opened the cursor. Everything else (insert, hello, replication...) is counted as skipped.
+
+What a write carries is kept on its operations for DM408: `upsert`, `multi` (an update's
+`multi: true`, a delete's `limit: 0`) and the write concern's `w`. A write recorded without its
+statements (an insert; an update or delete command whose statements the 4.4+ log records on
+lines of their own) makes no shape, but one sent with `w: 0` is counted all the same (an
+`unshaped` operation, Workload.unacknowledged).
 """
 
 from __future__ import annotations
@@ -63,14 +69,18 @@ def command_operations(namespace: str, command, originating=None, record_type: s
         return found
     if "q" in command and name in ("q", "u") or record_type in ("update", "remove") and "q" in command:
         op = "delete" if record_type == "remove" or "u" not in command else "update"
-        return [Operation(namespace, op, _dict(command.get("q")), collation=_dict_or_none(command.get("collation")))]
+        return [_statement(namespace, op, command, None)]
+    w = write_concern_w(command.get("writeConcern"))
     if name in ("update", "delete"):
         statements = command.get("updates" if name == "update" else "deletes")
         target = collection_namespace(namespace, command)
         if not isinstance(statements, list) or not statements:
+            if w == 0:
+                return [Operation(target, name, write_concern_w=0, unshaped=True)]
             return f"{name} command without its statements"  # the 4.4+ log logs them separately
-        return [Operation(target, name, _dict(s.get("q")), collation=_dict_or_none(s.get("collation")))
-                for s in statements if isinstance(s, dict)]
+        return [_statement(target, name, s, w) for s in statements if isinstance(s, dict)]
+    if name == "insert" and w == 0:
+        return [Operation(collection_namespace(namespace, command), "insert", write_concern_w=0, unshaped=True)]
     if name not in QUERY_FIELD:
         return f"{first}: not a query"
     target = collection_namespace(namespace, command)
@@ -85,7 +95,43 @@ def command_operations(namespace: str, command, originating=None, record_type: s
         operation.sort = _dict_or_none(command.get("sort"))
     if name == "find":
         operation.projection = _dict_or_none(command.get("projection"))
+    if name == "findandmodify":
+        operation.upsert = _flag(command.get("upsert"))
+        operation.write_concern_w = w
     return [operation]
+
+
+def _statement(namespace: str, op: str, statement: dict, w) -> Operation:
+    """One update statement `{q, u, upsert, multi}` or delete statement `{q, limit}`: an update
+    not marked multi changes one document (the server's default); a delete's limit 0 is every
+    match, 1 is one, and a missing limit is not known (None)."""
+    if op == "update":
+        multi = _flag(statement.get("multi")) or False
+    else:
+        limit = number(statement.get("limit")) if "limit" in statement else None
+        multi = None if limit is None else limit == 0
+    return Operation(namespace, op, _dict(statement.get("q")), collation=_dict_or_none(statement.get("collation")),
+                     upsert=_flag(statement.get("upsert")) or False if op == "update" else None,
+                     multi=multi, write_concern_w=w)
+
+
+def write_concern_w(concern) -> int | str | None:
+    """The `w` of a writeConcern document: a number of members (0: unacknowledged), a tag or
+    "majority"; None when there is none."""
+    if not isinstance(concern, dict) or "w" not in concern:
+        return None
+    w = concern["w"]
+    return w if isinstance(w, str) else number(w)
+
+
+def _flag(value) -> bool | None:
+    """true/false as JSON, shell syntax, or a number (a legacy log's 1/0)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    found = number(value)
+    return None if found is None else found != 0
 
 
 def _aggregate(namespace: str, pipeline, collation) -> Operation:
@@ -174,6 +220,7 @@ def set_metrics(operations: list[Operation], record: dict, duration_key: str) ->
         sort_stage = get("scanAndOrder")
     in_memory = bool(number(sort_stage)) if sort_stage is not None else None
     share = len(operations)
+    _set_write_facts(operations, record)
     for operation in operations:
         operation.duration_ms = duration / share if share > 1 else duration
         operation.docs_examined = examined
@@ -181,3 +228,21 @@ def set_metrics(operations: list[Operation], record: dict, duration_key: str) ->
         operation.nreturned = returned
         operation.plan_summary = plan
         operation.in_memory_sort = in_memory
+
+
+def _set_write_facts(operations: list[Operation], record: dict) -> None:
+    """What the record says of its writes beside their statements: the write concern mongod
+    logs as `attr.writeConcern`, an upsert that inserted (`nUpserted`, a text log's `upsert:1`),
+    and the profiler's `upsert`/`multi` flags of 3.4 and earlier."""
+    w = write_concern_w(record.get("writeConcern"))
+    upserted = (number(record.get("nUpserted")) or 0) > 0 or _flag(record.get("upsert")) is True
+    multi = _flag(record.get("multi")) is True
+    for operation in operations:
+        if operation.op not in ("update", "delete", "findAndModify"):
+            continue
+        if operation.write_concern_w is None and w is not None:
+            operation.write_concern_w = w
+        if upserted and operation.op != "delete":
+            operation.upsert = True
+        if multi and operation.op == "update":
+            operation.multi = True

@@ -347,7 +347,7 @@ LEGACY_LINE = re.compile(
 OBJECT_LABEL = re.compile(r"\b(command|query|originatingCommand|update|updateobj): (?:(\w+) )?\{")
 PLAN = re.compile(r"planSummary: (.*?)(?= \w+:\S|$)")
 METRIC = re.compile(r"\b(nscanned|nscannedObjects|keysExamined|docsExamined|nreturned|scanAndOrder|hasSortStage"
-                    r"|nMatched|ndeleted|nModified):(\d+)")
+                    r"|nMatched|ndeleted|nModified|upsert):(\d+)")  # upsert:1, an upsert that inserted (DM408)
 TOKEN = re.compile(r"""\s*(?:
     (?P<p>[{}\[\],:])
   | "(?P<dq>(?:[^"\\]|\\.)*)"

@@ -34,7 +34,7 @@ from nosql_advisor.workload.shapes import Operation, Workload
 
 MAX_PROFILE_DOCUMENTS = 1_000_000  # per database (system.profile is capped: 1 MB by default)
 # the rules the profile feeds: not checked for a database whose system.profile cannot be read
-PROFILE_RULES = ("DM304", "DM401", "DM402", "DM403", "DM406", "DM407")
+PROFILE_RULES = ("DM304", "DM401", "DM402", "DM403", "DM406", "DM407", "DM408")
 CLIENT_MARGIN_MS = 5_000  # the client gives up this long after the server's maxTimeMS would have
 NAMESPACE_NOT_FOUND = 26
 UNAUTHORIZED_CODE = 13  # Unauthorized: a right missing (18, AuthenticationFailed, ends the run)

@@ -211,6 +211,11 @@ class Operation:
     lookups: tuple[str, ...] = ()  # namespaces joined by $lookup / $graphLookup
     collation: dict | None = None
     getmore: bool = False  # a getMore, attributed to the command that opened its cursor
+    # what a write carries (DM408); None where the record does not say
+    upsert: bool | None = None
+    multi: bool | None = None  # update multi: true / delete limit: 0 (every match)
+    write_concern_w: int | str | None = None  # writeConcern.w: 0 is unacknowledged
+    unshaped: bool = False  # a write recorded without its statements: counted, no shape (w: 0 only)
 
 
 class ShapeKey(NamedTuple):
@@ -284,6 +289,19 @@ class Durations:
         return float(max(self.counts))
 
 
+WRITE_OPS = frozenset({"update", "delete", "findAndModify"})
+
+
+def write_facts(operation: Operation) -> list[str]:
+    """The ShapeStats.writes keys one write counts under."""
+    facts = ["upsert"] if operation.upsert else []
+    if operation.op != "findAndModify":
+        facts.append({True: "multi", False: "single", None: "multi_unknown"}[operation.multi])
+    if operation.write_concern_w == 0:
+        facts.append("w0")
+    return facts
+
+
 @dataclass
 class ShapeStats:
     """Every operation of one shape: counts, totals, plans seen, in-memory sorts."""
@@ -304,6 +322,9 @@ class ShapeStats:
     plans: Counter = field(default_factory=Counter)  # plan summary -> operations
     in_memory_sorts: int = 0
     collation: dict | None = None
+    # writes of the shape by what they carried: "upsert", "multi" (every match), "single" (one
+    # document), "multi_unknown" (a delete whose limit was not recorded), "w0" (unacknowledged)
+    writes: Counter = field(default_factory=Counter)
 
     def add(self, operation: Operation) -> None:
         self.count += 1
@@ -322,6 +343,8 @@ class ShapeStats:
             self.in_memory_sorts += 1
         if operation.collation and self.collation is None:
             self.collation = operation.collation
+        if operation.op in WRITE_OPS:
+            self.writes.update(write_facts(operation))
 
     @cached_property
     def id(self) -> str:
@@ -353,6 +376,7 @@ class ShapeStats:
             "nreturned": self.nreturned if self.with_counts else None,
             "examined_per_returned": round(self.ratio, 2) if self.ratio is not None else None,
             "plans": dict(sorted(self.plans.items())), "in_memory_sorts": self.in_memory_sorts,
+            **({"writes": dict(sorted(self.writes.items()))} if self.writes else {}),
         }
 
 
@@ -372,8 +396,14 @@ class Workload:
     # rules the workload could not feed, as CollectionInfo.not_checked: "db" or "db.coll" ->
     # {rule id: reason} ("not authorised for $indexStats"); report.json's `coverage`
     not_checked: dict[str, dict[str, str]] = field(default_factory=dict)
+    # writes sent with w: 0 recorded without their statements (an insert, a 4.4+ log's update
+    # command line), so in no shape: (namespace, op) -> operations (DM408)
+    unacknowledged: Counter = field(default_factory=Counter)
 
     def add(self, operation: Operation) -> None:
+        if operation.unshaped:
+            self.unacknowledged[(operation.namespace, operation.op)] += 1
+            return
         key = shape_key(operation)
         stats = self.shapes.get(key)
         if stats is None:
@@ -408,6 +438,8 @@ class Workload:
             mine.with_counts += stats.with_counts
             mine.plans.update(stats.plans)
             mine.in_memory_sorts += stats.in_memory_sorts
+            mine.writes.update(stats.writes)
+        self.unacknowledged.update(other.unacknowledged)
         self.sources += other.sources
         self.skipped.update(other.skipped)
         self.problems += other.problems

@@ -11,7 +11,7 @@
     var shown = 0;
     rows.forEach(function (row) {
       var visible = Number(row.getAttribute("data-rank")) <= worst &&
-        (namespace === "" || row.getAttribute("data-namespace") === namespace);
+        (namespace === "" || JSON.parse(row.getAttribute("data-namespaces")).indexOf(namespace) >= 0);
       row.hidden = !visible;
       if (visible) { shown += 1; }
     });
