@@ -36,17 +36,19 @@ def sarif_errors(log: dict) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
 
 
-def scanned_dump(tmp_path: Path, collections: dict[str, list[dict]], database: str = "app"):
-    """A mongodump of `database` (each collection with only the _id index), scanned."""
+def scanned_dump(tmp_path: Path, collections: dict[str, list[dict]], indexes: dict[str, list[dict]] | None = None,
+                 database: str = "app"):
+    """A mongodump of `database` (each collection with the _id index and its `indexes`), scanned."""
     import bson
     from bson import json_util
 
     from nosql_advisor.scan import ScanOptions, scan_sources
 
     folder = tmp_path / "dump" / database
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name, documents in collections.items():
         (folder / f"{name}.bson").write_bytes(b"".join(bson.encode(d) for d in documents))
-        metadata = {"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}], "options": {}}
+        metadata = {"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + (indexes or {}).get(name, []),
+                    "options": {}}
         (folder / f"{name}.metadata.json").write_text(json_util.dumps(metadata))
     return scan_sources([str(tmp_path / "dump")], ScanOptions())

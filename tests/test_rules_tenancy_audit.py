@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import datetime
 
-import bson
-from bson import json_util
 
+from helpers import scanned_dump
 from nosql_advisor.rules import RuleConfig, run_rules
-from nosql_advisor.scan import ScanOptions, scan_sources
 
 NOW = datetime.datetime(2026, 1, 1)
 
 
-def dump(tmp_path, collections: dict[str, list[dict]], indexes: dict[str, list[dict]] | None = None):
-    folder = tmp_path / "dump" / "app"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, documents in collections.items():
-        (folder / f"{name}.bson").write_bytes(b"".join(bson.encode(d) for d in documents))
-        metadata = {"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + (indexes or {}).get(name, []),
-                    "options": {}}
-        (folder / f"{name}.metadata.json").write_text(json_util.dumps(metadata))
-    return scan_sources([str(tmp_path / "dump")], ScanOptions())
+dump = scanned_dump  # a mongodump of database `app` with these collections (and indexes), scanned
 
 
 def rows(landscape, *rules: str, config: RuleConfig = RuleConfig()) -> list[tuple]:

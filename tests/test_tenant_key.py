@@ -7,26 +7,16 @@ from __future__ import annotations
 import datetime
 
 import bson
-from bson import json_util
 
+from helpers import scanned_dump
 from nosql_advisor.rules import TENANT_KEYS, RuleConfig, run_rules
 from nosql_advisor.rules.tenancy import tenant_keys
-from nosql_advisor.scan import ScanOptions, scan_sources
 
 NOW = datetime.datetime(2026, 1, 1)
 AUDIT = {"created_at": NOW, "updated_at": NOW}
 
 
-def dump(tmp_path, collections: dict[str, list[dict]], indexes: dict[str, list[dict]] | None = None):
-    """A mongodump of database `app` with these collections (and indexes), scanned."""
-    folder = tmp_path / "dump" / "app"
-    folder.mkdir(parents=True)
-    for name, documents in collections.items():
-        (folder / f"{name}.bson").write_bytes(b"".join(bson.encode(d) for d in documents))
-        metadata = {"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + (indexes or {}).get(name, []),
-                    "options": {}}
-        (folder / f"{name}.metadata.json").write_text(json_util.dumps(metadata))
-    return scan_sources([str(tmp_path / "dump")], ScanOptions())
+dump = scanned_dump  # a mongodump of database `app` with these collections (and indexes), scanned
 
 
 def index(*fields: str) -> dict:
