@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import sys
 from enum import Enum
@@ -65,8 +66,9 @@ Collections = Annotated[Optional[list[str]], typer.Option(
 SampleSize = Annotated[Optional[int], typer.Option(
     "--sample-size", "-n", min=1,
     help="Documents per collection. Live: `$sample` of N (default 1000; the whole collection "
-         "when smaller). Files: every document unless given, then a seeded uniform sample of N. "
-         "Example: `-n 5000`", show_default=False)]
+         "when smaller). Files: every document unless given; then a file of at most N records is "
+         "read whole (exact), a larger one gives a seeded uniform sample of N (holding N raw "
+         "records in memory). Shares of a sample carry 95% intervals. Example: `-n 5000`", show_default=False)]
 Seed = Annotated[int, typer.Option(help="Seed of the file sample, so a sampled run can be repeated. Example: `-n 5000 --seed 7`")]
 MaxPaths = Annotated[int, typer.Option(
     "--max-paths", min=1, help="Cap on distinct field paths per collection, so data used as keys "
@@ -87,6 +89,53 @@ Schemas = Annotated[Optional[Path], typer.Option(
 KeepGoing = Annotated[bool, typer.Option(
     "--keep-going", help="A bad schema file becomes an error line (exit 2 at the end) and the "
                          "other collections are still compared, instead of stopping at once. Example: `--keep-going`")]
+
+
+def positive_rate(value: float | None) -> float | None:
+    """A ceiling is a finite number above 0: `nan` and `inf` would switch it off unseen."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g} is not a number above 0 (example: --rate 500)")
+    return value
+
+
+Exact = Annotated[bool, typer.Option(
+    "--exact", help="Live: after the sample, the server computes the shape over every document "
+                    "(one aggregation per collection, allowDiskUse, on secondaries; no document "
+                    "leaves the server): exact counts, types, array lengths, ranges and sizes, and "
+                    "the keys the sample missed. It first prints the plan (collections, estimated "
+                    "documents and bytes) and asks. Files read whole are already exact. "
+                    "Example: `--exact --yes`")]
+ExactYes = Annotated[bool, typer.Option(
+    "--yes", help="With --exact: do not ask (needed when stdin is not a terminal). Example: "
+                  "`--exact --yes` in a CI job")]
+MaxDocs = Annotated[Optional[int], typer.Option(
+    "--max-docs", min=1, help="Documents read per collection, all passes together: a live sample "
+                              "is at most N, --exact leaves a collection of more than N sampled "
+                              "(the plan says which), a file of more than N is sampled to N. "
+                              "Example: `--max-docs 100000`", show_default=False)]
+Rate = Annotated[Optional[float], typer.Option(
+    "--rate", help="Live: at most N documents per second across the whole scan (the samples of "
+                   "all collections and the exact pass share it; the exact pass pauses between "
+                   "collections); the run ends with what it read and paused. Files are not "
+                   "throttled. Example: `--rate 500`", show_default=False, callback=positive_rate)]
+
+
+class Stratify(str, Enum):
+    time = "time"
+
+
+StratifyBy = Annotated[Optional[Stratify], typer.Option(
+    "--stratify", help="Live: sample equally from 10 age buckets of the collection's time range "
+                       "(the _id's ObjectId time, or --time-field), so schema changes in recent "
+                       "documents are seen even when old ones are most of the collection; the shape "
+                       "lists the buckets and what each gave. Its shares weigh every bucket alike "
+                       "(not estimates of the whole collection). Each bucket's $match + $sample reads "
+                       "that bucket on the server. Example: `--stratify time -n 2000`", show_default=False)]
+TimeField = Annotated[Optional[str], typer.Option(
+    "--time-field", help="With --stratify time: the date field that gives a document's age, instead "
+                         "of the _id. It wants an index on the field: without one each end of the "
+                         "range, and each bucket, costs a collection scan. Example: "
+                         "`--stratify time --time-field created_at`", show_default=False, metavar="FIELD")]
 
 
 ConfigFile = Annotated[Optional[Path], typer.Option(
@@ -140,20 +189,45 @@ def absolute_docs_url(value: str | None) -> str | None:
 def scan_options(databases, collections, sample_size, seed, max_paths, concurrency, max_time_ms,
                  schemas: Path | None = None, keep_going: bool = False,
                  declared_schemas: bool = True, enum_limit: int = 0,
-                 workers: int | None = None, settings: Config | None = None) -> tuple[ScanOptions, list[Problem]]:
+                 workers: int | None = None, settings: Config | None = None,
+                 exact: bool = False, max_docs: int | None = None,
+                 rate: float | None = None, stratify: str | None = None,
+                 time_field: str | None = None) -> tuple[ScanOptions, list[Problem]]:
+    """The scan's options from the command line. `rate` (--rate) becomes the one Throttle every
+    live read of the run spends from; `stratify`/`time_field` go to the live reads."""
     from nosql_advisor.config import Config
     from nosql_advisor.parallel import default_workers
     from nosql_advisor.scan import ScanOptions
     from nosql_advisor.schema.load import load_declared
     from nosql_advisor.sources.live import LiveOptions
+    from nosql_advisor.throttle import Throttle
 
     selection = Selection(tuple(databases or ()), tuple(collections or ()), sample_size, seed)
     folder = default_schemas(schemas) if declared_schemas else None
     declared, problems = load_declared(folder, keep_going)
-    live = LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency)
+    stratify = check_stratify(stratify, time_field)
+    live = LiveOptions(max_time_ms=max_time_ms, concurrency=concurrency, stratify=stratify, time_field=time_field)
     tenant_keys = (settings or Config()).rules.tenant_keys
     return ScanOptions(selection, max_paths, live, declared, enum_limit, workers or default_workers(),
-                       tenant_keys), problems
+                       tenant_keys, exact=exact, max_docs=max_docs,
+                       throttle=Throttle(rate) if rate is not None else None,
+                       stratify=stratify, time_field=time_field), problems
+
+
+def stratify_notes(sources: list[str], stratify) -> list[Problem]:
+    from nosql_advisor.sources.live import stratify_notes as notes
+
+    return notes(sources, getattr(stratify, "value", stratify))
+
+
+def check_stratify(stratify, time_field: str | None) -> str | None:
+    """--stratify as a plain string; --time-field only with it, and a field path (exit 2 otherwise)."""
+    stratify = getattr(stratify, "value", stratify)
+    if time_field is not None and stratify is None:
+        raise InputError("--time-field needs --stratify time (it names the date field the age buckets are cut on)")
+    if time_field is not None and (time_field.startswith("$") or "" in time_field.split(".")):
+        raise InputError(f"--time-field {time_field!r} is not a field path (example: --time-field created_at)")
+    return stratify
 
 
 def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
@@ -164,7 +238,43 @@ def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], qui
         landscape = scan_sources(sources, scan_options_, reporter)
     landscape.problems[:0] = schema_problems
     print_problems(landscape.problems, quiet)
+    if scan_options_.throttle is not None and not quiet:  # --rate: what the ceiling cost
+        print_line(f"note: {scan_options_.throttle.summary()}")
     return landscape
+
+
+def confirm_exact(sources: list[str], options: ScanOptions, yes: bool, quiet: bool) -> None:
+    """--exact: the plan of each live source on stderr, then the question at a terminal, or
+    --yes; with no live source, one note that a file read whole is already exact."""
+    if not options.exact:
+        return
+    from nosql_advisor.plan import exact_entries, plan_lines, plural, question, reachable_plans, total_documents
+    from nosql_advisor.redact import resolve_source
+    from nosql_advisor.sources.live import is_uri
+
+    uris = [uri for uri in map(resolve_source, sources) if is_uri(uri)]
+    if not uris:
+        if not quiet:
+            print_line("note: --exact applies to live sources: a file read whole is already exact "
+                       "(with --sample-size or --max-docs it is sampled); nothing more to run")
+        return
+    plans, unreached = reachable_plans(uris, options)  # an unreachable server: the scan reports it (exit 3)
+    for uri, entries in plans if not quiet else ():
+        for line in plan_lines(entries, options, uri):
+            print_line(line)
+    for line in unreached if not quiet else ():
+        print_line(line)
+    every = [entry for _, entries in plans for entry in entries]
+    exact = exact_entries(every, options)
+    if not exact or yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"--exact runs a full collection scan of {plural(len(exact), 'collection')} (about "
+                         f"{plural(total_documents(exact), 'document')}): add --yes to confirm when stdin is "
+                         "not a terminal (nothing was read)")
+    if not typer.confirm(question(every, options)):
+        print_line("nothing was read")
+        raise typer.Exit(1)
 
 
 def print_problems(problems: list[Problem], quiet: bool) -> None:
@@ -212,6 +322,12 @@ def shape(
     concurrency: Concurrency = 4,
     workers: Workers = None,
     max_time_ms: MaxTime = DEFAULT_MAX_TIME_MS,
+    exact: Exact = False,
+    yes: ExactYes = False,
+    max_docs: MaxDocs = None,
+    rate: Rate = None,
+    stratify: StratifyBy = None,
+    time_field: TimeField = None,
     quiet: Quiet = False,
 ) -> None:
     """Print the inferred shape of every collection: each field path with how often it is
@@ -222,9 +338,16 @@ def shape(
       nosql-advisor shape dump/shop
 
       nosql-advisor shape mongodb://localhost:27017 --db shop -c orders -n 5000 --json
+
+      nosql-advisor shape mongodb://replica:27017 --db shop --exact --yes --rate 2000
+
+      nosql-advisor shape mongodb://replica:27017 --db shop -c events --stratify time -n 2000
     """
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           declared_schemas=False, workers=workers)
+                           declared_schemas=False, workers=workers, exact=exact, max_docs=max_docs, rate=rate,
+                           stratify=stratify, time_field=time_field)
+    options[1].extend(stratify_notes(sources, stratify))
+    confirm_exact(sources, options[0], yes, quiet)
     landscape = run_scan(sources, options, quiet)
     from nosql_advisor.render_text import print_shapes
 
@@ -232,7 +355,8 @@ def shape(
     if json_output:
         sys.stdout.write(json.dumps([s.to_dict() for s in shapes], indent=2) + "\n")
     else:
-        print_shapes(shapes, Console())
+        print_shapes(shapes, Console(), read_in_part=frozenset(
+            c.info.namespace for c in landscape.collections if c.info.status != "complete"))
     raise typer.Exit(exit_code(landscape))
 
 
@@ -297,6 +421,12 @@ def scan(
         show_default=False, dir_okay=False)] = None,
     profile: Profiles = None,
     log: Logs = None,
+    exact: Exact = False,
+    yes: ExactYes = False,
+    max_docs: MaxDocs = None,
+    rate: Rate = None,
+    stratify: StratifyBy = None,
+    time_field: TimeField = None,
     quiet: Quiet = False,
 ) -> None:
     """Scan the sources and write the scale-risk report: `report.json` (shapes, scale risk per
@@ -309,6 +439,8 @@ def scan(
       nosql-advisor scan mongodb://replica.example:27017/?replicaSet=rs0 --db shop --out report/
 
       nosql-advisor scan dump/ --schemas schemas/ --out report/ --fail-on high --baseline base.json
+
+      nosql-advisor scan mongodb://replica:27017 --db shop --exact --yes --max-docs 5000000 --rate 5000 --out report/
     """
     from nosql_advisor.advise import advise
     from nosql_advisor.baseline import write_baseline
@@ -322,7 +454,10 @@ def scan(
         settings = dataclasses.replace(settings, baseline=baseline)
     refuse_foreign_output(out)
     options = scan_options(db, collection, sample_size, seed, max_paths, concurrency, max_time_ms,
-                           schemas, keep_going, workers=workers, settings=settings)
+                           schemas, keep_going, workers=workers, settings=settings, exact=exact,
+                           max_docs=max_docs, rate=rate, stratify=stratify, time_field=time_field)
+    options[1].extend(stratify_notes(sources, stratify))
+    confirm_exact(sources, options[0], yes, quiet)
     landscape = run_scan(sources, options, quiet)
     landscape.workload = run_workload(profile, log, options[0].selection, max_time_ms, quiet, landscape.problems,
                                       workers)
@@ -420,10 +555,15 @@ def validators(
                                       "validator) and `<db>.<coll>.js` (mongosh collMod script). "
                                       "Example: `--out validators/`",
                                       file_okay=False, show_default=False)],
-    required_threshold: Annotated[float, typer.Option(
-        "--required-threshold", min=0.0, max=1.0,
-        help="A field is `required` when present in at least this share of its parent's "
-             "occurrences. 1.0 keeps every sampled document valid. Example: `--required-threshold 0.99`")] = 1.0,
+    required_threshold: Annotated[Optional[float], typer.Option(
+        "--required-threshold", min=0.0, max=1.0, show_default=False,
+        help="A field is `required` when the LOW end of the 95% interval of its presence (the "
+             "share of its parent's occurrences holding it) reaches this. Default: held by every "
+             "document read and a lower bound of at least 0.99, so every document read stays valid: "
+             "a full read, or a $sample of 1,000 that held it in all (bound 99.6%), makes it "
+             "required; a sample of 100 (bound 96.3%) does not, and the field's description says "
+             "why. Below 1.0 a field some documents lack can be required. "
+             "Example: `--required-threshold 0.95`")] = None,
     max_items: Annotated[bool, typer.Option(
         "--max-items", help="Add `maxItems` (the longest array seen) to arrays of at most 100 "
                             "elements. A sample cannot prove a bound: review it. Example: `--max-items`")] = False,
@@ -445,7 +585,10 @@ def validators(
                                       "stdin is not a terminal). Example: `--apply --yes` in a CI job")] = False,
     enum: Annotated[int, typer.Option(
         "--enum", min=0, help="Add `enum` to string fields with at most N distinct values in the "
-                              "sample (0: never). The values are then written to the validator "
+                              "sample (0: never), when the set looks closed: the chance of an "
+                              "unseen value (Good–Turing: the share of values read only once) is at "
+                              "most 1%, or every document was read. The field's description says "
+                              "the chance either way. The values are then written to the validator "
                               "files; never those of a field holding secrets or personal data "
                               "(DM701/DM702, a credential-like name, or any value a detector "
                               "recognises): its description says why. Example: `--enum 12`")] = 0,
@@ -461,8 +604,10 @@ def validators(
     quiet: Quiet = False,
 ) -> None:
     """Write a $jsonSchema validator per collection from what the sample holds: bsonType (a list
-    when mixed), required fields, nested objects and array items, the declared schema's
-    descriptions carried over. Every sampled document passes it.
+    when mixed), required fields (only where the 95% lower bound of their presence supports it),
+    nested objects and array items, the declared schema's descriptions carried over. At the
+    default --required-threshold every document read passes it (an explicit threshold below 1.0
+    may require a field some of them lack).
 
     Examples:
 

@@ -8,10 +8,13 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from nosql_advisor.confidence import share_text
+from nosql_advisor.report.format import read_line, read_notes
 from nosql_advisor.shape import CollectionShape, FieldShape
 
 
-def shape_table(shape: CollectionShape) -> Group:
+def shape_table(shape: CollectionShape, complete: bool = True) -> Group:
+    """One collection: the line saying how it was read, then a row per field path."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for column, justify in (("path", "left"), ("present", "right"), ("types", "left"),
                             ("array len min/p50/p95/max", "left"), ("values", "left"),
@@ -19,26 +22,38 @@ def shape_table(shape: CollectionShape) -> Group:
         table.add_column(column, justify=justify)
     for field in shape.fields:
         table.add_row(
-            Text("  " * (field.depth - 1) + field.path.rsplit(".", 1)[-1]),
-            f"{field.probability:.1%}",
+            _name(field),
+            share_text(field.probability, field.probability_ci),
             _types(field.types, field.count),
             _array(field),
             _values(field),
             f"{field.distinct_estimate:,}" if field.distinct_estimate else "",
         )
-    return Group(_header(shape), table, Text(""))
+    return Group(_header(shape, complete), table, Text(""))
 
 
-def _header(shape: CollectionShape) -> Text:
+def _name(field: FieldShape) -> Text:
+    """The field's key indented by depth; a key only the exact pass found says so."""
+    name = Text("  " * (field.depth - 1) + field.path.rsplit(".", 1)[-1])
+    if field.found_only_by_exact:
+        name.append(" (exact pass only)", style="yellow")
+    return name
+
+
+def _header(shape: CollectionShape, complete: bool = True) -> Text:
+    """The collection, how it was read (confidence.py: sampled shares carry intervals), its sizes."""
     text = Text(shape.namespace, style="bold cyan")
-    estimated = f" of {shape.documents_estimated:,}" if shape.documents_estimated is not None else ""
-    text.append(f"  {shape.sampled:,}{estimated} documents read")
+    text.append(f"  {read_line(shape.method, shape.sampled, shape.documents_estimated, complete, shape.exact, bool(shape.strata))}")
+    facts = []
     if shape.document_size:
         size = shape.document_size
-        text.append(f"  size p50 {_bytes(size['p50'])}, p99 {_bytes(size['p99'])}, max {_bytes(size['max'])}")
+        facts.append(f"size p50 {_bytes(size['p50'])}, p99 {_bytes(size['p99'])}, max {_bytes(size['max'])}")
     if shape.created_range:
-        text.append(f"  created {shape.created_range['min'][:10]} .. {shape.created_range['max'][:10]}")
-    text.append(f"  depth {shape.max_depth}")
+        facts.append(f"created {shape.created_range['min'][:10]} .. {shape.created_range['max'][:10]}")
+    facts.append(f"depth {shape.max_depth}")
+    text.append("\n  " + "  ".join(facts))
+    for note in read_notes(shape.strata, shape.exact):
+        text.append(f"\n  {note}", style="yellow")
     if shape.capped:
         text.append(f"\n  capped at {shape.capped.limit} paths: {shape.capped.dropped_keys:,} keys not recorded",
                     style="yellow")
@@ -84,9 +99,11 @@ def _bytes(size: float) -> str:
     return f"{size} MB"
 
 
-def print_shapes(shapes: list[CollectionShape], console: Console) -> None:
+def print_shapes(shapes: list[CollectionShape], console: Console, read_in_part: frozenset[str] = frozenset()) -> None:
+    """`read_in_part`: the namespaces whose read stopped early (their status is not complete),
+    which must not say every document was read."""
     for shape in shapes:
-        console.print(shape_table(shape))
+        console.print(shape_table(shape, shape.namespace not in read_in_part))
 
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}

@@ -230,7 +230,15 @@ def main() -> None:
     memory.add_argument("--work", default=None, help="where the temporary folder goes (default: the system's)")
     memory.add_argument("--only", help="run only cases whose name contains this (ndjson, log, 600mb, bad...)")
     memory.add_argument("--against", help="also run each case with the package in this folder (another checkout)")
+    from bench_scaling import add_parser as add_scaling  # scripts/bench_scaling.py
+
+    add_scaling(commands)
     args = parser.parse_args()
+    if args.command == "scaling":
+        from bench_scaling import scaling_bench
+
+        scaling_bench(args)
+        return
     if args.command == "logs":
         from bench_logs import logs_bench  # scripts/bench_logs.py
 

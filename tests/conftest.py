@@ -18,7 +18,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.fixture(scope="session")
 def mongo_uri():
     """A server over TCP: SecantusDB started as its own process (free port, temp storage,
-    stopped at the end), or the server named by NOSQL_ADVISOR_TEST_URI (a real mongod)."""
+    killed at the end), or the server named by NOSQL_ADVISOR_TEST_URI (a real mongod)."""
     given = os.environ.get("NOSQL_ADVISOR_TEST_URI")
     if given:
         yield given
@@ -29,6 +29,7 @@ def mongo_uri():
     try:
         yield server.uri
     finally:
+        server.process.kill()  # its storage is throw-away: no clean shutdown (2 s) to wait for
         server.stop()
 
 
@@ -37,6 +38,25 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus not present")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def corpus_landscape(corpus):
+    """Every dataset of the corpus scanned once for the session (one source per database folder,
+    as a user would point the tool at them): the corpus modules each assert different things
+    about this one scan, which costs 15 s."""
+    from nosql_advisor.scan import ScanOptions, scan_sources
+
+    folders = sorted(str(p) for p in (corpus / "datasets").iterdir() if p.is_dir())
+    return scan_sources(folders, ScanOptions())
+
+
+@pytest.fixture(scope="session")
+def corpus_advice(corpus_landscape):
+    """The advice on `corpus_landscape` with the default settings, made once for the session."""
+    from nosql_advisor.advise import advise
+
+    return advise(corpus_landscape)
 
 
 def pytest_collection_modifyitems(config, items):

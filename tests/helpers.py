@@ -3,9 +3,15 @@ checking its reports against their schemas."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+import os
+import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +27,85 @@ def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedPr
                           cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
     assert "Traceback" not in done.stderr, done.stderr
     return done
+
+
+class TimedOut(BaseException):
+    """`run_in_process` ran past its timeout: a hang fails the test instead of the suite (not an
+    Exception, so the CLI's own `except Exception` cannot turn it into an exit code)."""
+
+
+def _timed_out(signum, frame):
+    raise TimedOut("the CLI ran past the test's timeout")
+
+
+@contextlib.contextmanager
+def stderr_as_in_a_process(stderr: io.StringIO):
+    """Warnings and log records reach `stderr` as they would reach a fresh process's stderr
+    (Python's default warning filters; logging's last-resort handler, WARNING and up), not
+    pytest's capture: a password in a driver's warning must show in what the test reads."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(stderr)
+    handler.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        for action, category in (("ignore", DeprecationWarning), ("ignore", PendingDeprecationWarning),
+                                 ("ignore", ImportWarning), ("ignore", ResourceWarning)):
+            warnings.simplefilter(action, category)
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+
+
+def run_in_process(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`nosql-advisor ARGS` as `run_cli` runs it (cli.main: the same one-line errors and exit
+    codes; cwd, stdin not a terminal, a fresh hash key, warnings and log records on stderr,
+    `timeout` by SIGALRM) but inside this process, without Python's 1.5 s start-up. For tests
+    about what the tool writes and answers; a test about the process itself (signals, a kill,
+    start-up, memory, worker processes' keys) or about two runs giving the same output (each
+    process has its own str hash seed) keeps `run_cli`."""
+    from nosql_advisor import cli, interrupt, redact
+
+    redact.new_run_key()  # each run hashes with its own key, as each process would
+    stdout, stderr = io.StringIO(), io.StringIO()
+    handlers = {signum: signal.getsignal(signum) for signum in interrupt.HANDLED}
+    argv, stdin, before = sys.argv, sys.stdin, os.getcwd()
+    sys.argv, sys.stdin = ["nosql-advisor", *args], io.TextIOWrapper(io.BytesIO(b""))
+    os.chdir(cwd)
+    alarm = signal.signal(signal.SIGALRM, _timed_out)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    code: int | str | None = 0
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), stderr_as_in_a_process(stderr):
+            try:
+                cli.main()
+            except SystemExit as done:
+                code = done.code
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, alarm)
+        sys.argv, sys.stdin = argv, stdin
+        os.chdir(before)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    done = subprocess.CompletedProcess(list(args), returncode, stdout.getvalue(), stderr.getvalue())
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+@contextlib.contextmanager
+def throwaway(server):
+    """A started server (demo.server.LocalServer) whose data nobody needs afterwards: killed at
+    the end instead of shut down cleanly, which takes SecantusDB 2 s."""
+    try:
+        yield server
+    finally:
+        server.process.kill()
+        server.stop()
 
 
 def valid(report: dict) -> list[str]:

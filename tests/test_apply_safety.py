@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import MongoClient, monitoring
 
-from helpers import run_cli
+from helpers import run_in_process, throwaway
 from nosql_advisor import apply
 from nosql_advisor.schema.dialect import validator_for
 from nosql_advisor.schema.loosen import schema_loosenings, validator_loosenings
@@ -161,8 +161,8 @@ def options_of(collection) -> dict:
 
 
 def apply_validators(mongo_uri: str, database, tmp_path: Path, *extra: str, collection: str = "*"):
-    return run_cli("validators", mongo_uri, "--db", database.name, "-c", collection, "--out", "v",
-                   "--apply", "--yes", "-q", *extra, cwd=tmp_path)
+    return run_in_process("validators", mongo_uri, "--db", database.name, "-c", collection, "--out", "v",
+                          "--apply", "--yes", "-q", *extra, cwd=tmp_path)
 
 
 def run_saved_restore(client: MongoClient, script: Path) -> None:
@@ -277,7 +277,7 @@ def test_the_apply_client_is_monitored_bounded_and_prints_each_result_as_it_comp
 def fault_server():
     from nosql_advisor.demo.server import start_secantus
 
-    with start_secantus(test_commands=True) as server:
+    with throwaway(start_secantus(test_commands=True)) as server:
         yield server
 
 
@@ -290,8 +290,8 @@ def test_a_failure_on_the_fourth_collmod_names_the_three_changed_collections_and
     client.admin.command({"configureFailPoint": "failCommand", "mode": {"skip": 3},
                           "data": {"failCommands": ["collMod"], "errorCode": 2, "errmsg": "injected"}})
     try:
-        done = run_cli("validators", fault_server.uri, "--db", "part", "--out", "v", "--apply", "--yes", "-q",
-                       cwd=tmp_path)
+        done = run_in_process("validators", fault_server.uri, "--db", "part", "--out", "v", "--apply", "--yes", "-q",
+                              cwd=tmp_path)
     finally:
         client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
     assert done.returncode == 2, done.stderr
@@ -330,7 +330,7 @@ def auth_server(tmp_path_factory):
         client.authz.command("createUser", "reader", pwd=PASSWORD, roles=[{"role": "read", "db": "authz"}])
         client.admin.command("createUser", "boss", pwd="boss-pw", roles=["root"])
         client.close()
-    with start_secantus(storage=storage, auth=True) as server:
+    with throwaway(start_secantus(storage=storage, auth=True)) as server:
         yield server
     import shutil
 
@@ -349,7 +349,7 @@ def assert_no_password(text: str) -> None:
 @pytest.mark.live
 def test_not_authorised_to_collmod_is_exit_3_and_nothing_changes(auth_server, tmp_path):
     uri = as_user(auth_server, "reader", PASSWORD, "authz")
-    done = run_cli("validators", uri, "--db", "authz", "--out", "v", "--apply", "--yes", "-q", cwd=tmp_path)
+    done = run_in_process("validators", uri, "--db", "authz", "--out", "v", "--apply", "--yes", "-q", cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     assert "not authorised: collMod authz." in done.stderr and "nothing was changed" in done.stderr
     assert_no_password(done.stdout + done.stderr)
@@ -360,7 +360,7 @@ def test_not_authorised_to_collmod_is_exit_3_and_nothing_changes(auth_server, tm
 @pytest.mark.live
 def test_not_authorised_to_create_indexes_is_exit_3_and_no_index_is_built(auth_server, tmp_path):
     uri = as_user(auth_server, "reader", PASSWORD, "authz")
-    done = run_cli("queries", "--profile", uri, "--db", "authz", "--apply", "--yes", "-q", cwd=tmp_path)
+    done = run_in_process("queries", "--profile", uri, "--db", "authz", "--apply", "--yes", "-q", cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     assert "ADD index" in done.stderr  # there was an index to build: the refusal is the server's
     assert "not authorised: createIndexes authz.orders" in done.stderr, done.stderr
@@ -375,7 +375,7 @@ def test_not_authorised_to_create_indexes_is_exit_3_and_no_index_is_built(auth_s
 def demo_server():
     from nosql_advisor.demo.server import start_secantus
 
-    with start_secantus() as server:
+    with throwaway(start_secantus()) as server:
         yield server
 
 
@@ -392,14 +392,14 @@ def own_server(demo_server):
 def test_demo_load_refuses_a_database_that_is_not_empty_without_yes_and_touches_nothing(own_server, tmp_path):
     client = MongoClient(own_server.uri)
     client.shop.notes.insert_one({"_id": 1, "keep": "me"})
-    refused = run_cli("demo", "load", own_server.uri, "--scale", "0.01", cwd=tmp_path)
+    refused = run_in_process("demo", "load", own_server.uri, "--scale", "0.01", cwd=tmp_path)
     assert refused.returncode == 2, refused.stderr
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "database shop is not empty (1 collections: notes)" in lines[0]
     assert "--yes" in lines[0]
     assert client.shop.list_collection_names() == ["notes"]
     assert list(client.shop.notes.find()) == [{"_id": 1, "keep": "me"}]
-    loaded = run_cli("demo", "load", own_server.uri, "--scale", "0.01", "--yes", cwd=tmp_path)
+    loaded = run_in_process("demo", "load", own_server.uri, "--scale", "0.01", "--yes", cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
     assert "notes" not in client.shop.list_collection_names() and "orders" in client.shop.list_collection_names()
     client.close()
@@ -409,7 +409,7 @@ def test_demo_load_refuses_a_database_that_is_not_empty_without_yes_and_touches_
 def test_demo_load_into_a_server_without_that_database_needs_no_confirmation(own_server, tmp_path):
     client = MongoClient(own_server.uri)
     client.other.keep.insert_one({"_id": 1})
-    done = run_cli("demo", "load", own_server.uri, "--scale", "0.01", cwd=tmp_path)
+    done = run_in_process("demo", "load", own_server.uri, "--scale", "0.01", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert client.shop.orders.estimated_document_count() > 0
     assert client.other.keep.find_one() == {"_id": 1}

@@ -20,7 +20,7 @@ from pathlib import Path
 import bson
 import pytest
 
-from helpers import ROOT, run_cli, valid
+from helpers import ROOT, run_in_process, valid
 
 sys.path.insert(0, str(ROOT / "tests" / "data" / "bad"))
 import make_bad  # noqa: E402
@@ -59,12 +59,16 @@ def without_file_privileges() -> None:
 
 def scan(source: Path, out: Path, *extra: str, unprivileged: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:
     """`nosql-advisor scan SOURCE --out OUT`; `unprivileged`: as root without the privilege to read
-    what file modes refuse (when we are not root, the modes apply anyway)."""
+    what file modes refuse (when we are not root, the modes apply anyway), which takes a process
+    of its own; otherwise the CLI runs in this process (the stderr, exit code and report are the
+    point, not the process)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    demote = without_file_privileges if unprivileged and os.geteuid() == 0 else None
-    return subprocess.run([sys.executable, "-m", "nosql_advisor", "scan", str(source), "--out", out.name, *extra],
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          cwd=out.parent, preexec_fn=demote)
+    args = ["scan", str(source), "--out", out.name, *extra]
+    if not (unprivileged and os.geteuid() == 0):
+        return run_in_process(*args, cwd=out.parent, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "nosql_advisor", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, cwd=out.parent,
+                          preexec_fn=without_file_privileges)
 
 
 def problem_lines(stderr: str) -> list[str]:
@@ -228,7 +232,7 @@ def test_the_line_cap_holds_for_gzip_samples_and_worker_processes(tmp_path, name
             shutil.copyfileobj(source, target)
     else:
         plain.rename(tmp_path / "shop" / name)
-    done = run_cli("scan", "shop", "--out", "out", *extra, cwd=tmp_path)
+    done = run_in_process("scan", "shop", "--out", "out", *extra, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert f"shop/{name}:2: line of {length:,} bytes is longer than" in done.stderr
     assert report_of(tmp_path / "out")["collections"][0]["sampled"] == 2
@@ -239,7 +243,7 @@ def test_a_json_array_is_streamed_and_an_element_over_the_cap_is_skipped(tmp_pat
     big = b'{"_id": 2, "blob": "' + b"y" * (MAX_LINE_BYTES + MIB) + b'"}'
     (tmp_path / "shop" / "orders.json").write_bytes(b'[\n  {"_id": 1,\n   "a": [1, "]"]},\n  ' + big +
                                                    b',\n  {"_id": 3, "s": "\\"{"}\n]\n')
-    done = run_cli("scan", "shop", "--out", "out", cwd=tmp_path)
+    done = run_in_process("scan", "shop", "--out", "out", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert problem_lines(done.stderr) == [
         f"error: shop/orders.json:4: document of {len(big):,} bytes of JSON is longer than {MAX_LINE_BYTES:,} "
@@ -328,7 +332,7 @@ def test_a_document_just_under_16_mib_stays_high(tmp_path):
 def test_an_unknown_config_key_is_one_line_naming_the_key_and_the_file(tmp_path, toml, message):
     make_bad.dump_with(tmp_path / "dump", {})
     (tmp_path / "advisor.toml").write_text(toml)
-    done = run_cli("scan", "dump", "--config", "advisor.toml", "--out", "out", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--config", "advisor.toml", "--out", "out", cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: advisor.toml: {message}")
@@ -337,7 +341,7 @@ def test_an_unknown_config_key_is_one_line_naming_the_key_and_the_file(tmp_path,
 def test_a_tool_key_that_is_not_a_table_in_pyproject_is_one_line(tmp_path):
     make_bad.dump_with(tmp_path / "dump", {})
     (tmp_path / "pyproject.toml").write_text('tool = "x"\n')
-    done = run_cli("scan", "dump", "--out", "out", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--out", "out", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'pyproject.toml'}: 'tool' is not a table "
                                                 "(pyproject.toml's [tool] holds one table per tool)"]

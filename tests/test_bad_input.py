@@ -11,10 +11,9 @@ from pathlib import Path
 import bson
 import pytest
 
-from helpers import run_cli
+from helpers import run_in_process
 
-
-run = run_cli
+run = run_in_process  # cli.main in this process: the lines and exit codes are the point
 
 
 def report(folder: Path) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from nosql_advisor.config import CONFIG_SCHEMA, load_config, render_schema
 from nosql_advisor.errors import InputError
 
-from helpers import run_cli
+from helpers import run_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def test_bad_config_is_one_clear_error(tmp_path, toml, message):
     assert str(raised.value).startswith(str(path)) and message in str(raised.value)
 
 
-run = run_cli
+run = run_in_process
 
 
 def test_ignores_severities_and_the_baseline_through_the_cli(tmp_path):

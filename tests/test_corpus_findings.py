@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from bson import json_util
 
-from nosql_advisor.advise import advise
-from nosql_advisor.scan import ScanOptions, scan_sources
 
 pytestmark = pytest.mark.corpus
 
@@ -44,9 +42,9 @@ def types_at(documents: list[dict], *path: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def findings() -> dict[tuple[str, str, str | None], object]:
-    landscape = scan_sources(sorted(str(p) for p in ROOT.iterdir() if p.is_dir()), ScanOptions())
-    return {(f.rule, f.namespace, f.path): f for f in advise(landscape).findings}
+def findings(corpus_advice) -> dict[tuple[str, str, str | None], object]:
+    """The advice on every dataset folder (conftest's one scan of the corpus)."""
+    return {(f.rule, f.namespace, f.path): f for f in corpus_advice.findings}
 
 
 def test_mflix_comments_copy_the_commenters_name_from_users(findings):

@@ -17,7 +17,7 @@ from nosql_advisor.rules import RULES, all_rules
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.workload import read_workload
 
-from helpers import SCHEMA, run_cli, valid
+from helpers import SCHEMA, run_in_process, valid
 
 METADATA_RULES = ("DM303", "DM403", "DM404", "DM405", "DM501", "DM502", "DM603")
 WORKLOAD_RULES = ("DM304", "DM401", "DM402", "DM406", "DM407")
@@ -126,7 +126,7 @@ def clean_scan(tmp_path_factory):
     """`scan` of a clean export of two collections, once for the tests of the forms."""
     root = tmp_path_factory.mktemp("clean")
     write_export(root / "export", {"orders": 3, "users": 2})
-    done = run_cli("scan", "export", "--out", "out", cwd=root)
+    done = run_in_process("scan", "export", "--out", "out", cwd=root)
     assert done.returncode == 0, done.stderr
     return done, root / "out"
 
@@ -228,7 +228,7 @@ def test_a_shape_capped_by_max_paths_is_checked_in_part_and_every_form_says_so(t
     (tmp_path / "export" / "odd").mkdir(parents=True)
     documents = [{"_id": n, f"k{n}": n} for n in range(30)]  # 31 distinct paths, 12 recorded
     (tmp_path / "export" / "odd" / "wide.json").write_text("\n".join(json.dumps(d) for d in documents) + "\n")
-    done = run_cli("scan", "export", "--out", "out", "--max-paths", "12", cwd=tmp_path)
+    done = run_in_process("scan", "export", "--out", "out", "--max-paths", "12", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert valid(report) == []

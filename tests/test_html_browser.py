@@ -21,7 +21,7 @@ import pytest
 
 from nosql_advisor.demo import build_demo, write_dump, write_schema_files
 
-from helpers import run_cli
+from helpers import run_in_process
 
 BROWSER = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -93,12 +93,13 @@ class Page:
 
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory) -> Path:
-    """report.html of the demo database (dump and its declared schemas), written by `scan`."""
+    """report.html of the demo database (dump and its declared schemas), written by `scan` (run in
+    this process: the page is the point)."""
     folder = tmp_path_factory.mktemp("demo-report")
     demo = build_demo(seed=42, scale=0.1)
     write_dump(demo, folder / "dump")
     write_schema_files(demo, folder / "schemas")
-    done = run_cli("scan", "dump", "--schemas", "schemas", "--out", "out", "-q", cwd=folder)
+    done = run_in_process("scan", "dump", "--schemas", "schemas", "--out", "out", "-q", cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder / "out" / "report.html"
 

@@ -11,9 +11,9 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from helpers import run_cli
+from helpers import run_in_process
 
-run = run_cli
+run = run_in_process  # cli.main in this process: the answers are the point, not the process
 
 
 def with_db(uri: str, database: str) -> str:
@@ -117,15 +117,23 @@ def test_a_read_only_user_can_scan_and_bad_credentials_exit_3(tmp_path):
             client.admin.command("createUser", "root", pwd="rootpw", roles=[{"role": "root", "db": "admin"}])
             client.app.command("createUser", "reader", pwd="readPw-9", roles=[{"role": "read", "db": "app"}])
             client.app.things.insert_many([{"a": i} for i in range(20)])
-    with start_secantus(storage=storage, auth=True) as server:
+    server = start_secantus(storage=storage, auth=True)
+    try:
         reader = with_db(server.uri.replace("mongodb://", "mongodb://reader:readPw-9@"), "app") + "?authSource=app"
         found = shapes(run("shape", reader, "--json", "-q", cwd=tmp_path))
         assert found["app.things"]["sampled"] == 20  # only read commands were needed
+        # no database in the URI path: the one --db names is read, listed or not
+        by_db = server.uri.replace("mongodb://", "mongodb://reader:readPw-9@").rstrip("/") + "/?authSource=app"
+        found = shapes(run("shape", by_db, "--db", "app", "--json", "-q", cwd=tmp_path))
+        assert found["app.things"]["sampled"] == 20
         wrong = reader.replace("readPw-9", "WrongPw-7")
         done = run("shape", wrong, cwd=tmp_path)
-        assert done.returncode == 3
-        assert "WrongPw-7" not in done.stderr + done.stdout
-        assert "reader:***@" in done.stderr
+    finally:
+        server.process.kill()  # nothing more to keep: no clean shutdown to wait for
+        server.stop()
+    assert done.returncode == 3
+    assert "WrongPw-7" not in done.stderr + done.stdout
+    assert "reader:***@" in done.stderr
 
 
 @pytest.mark.live

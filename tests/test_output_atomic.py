@@ -1,6 +1,8 @@
 """`--out` is written whole or not at all, holds only this run's files, and nothing escapes it.
 
-Every test runs the real CLI (or the writer) on real files and reads the folder back from disk.
+Every test runs the real CLI (or the writer) on real files and reads the folder back from disk;
+the CLI runs in this process (`run_in_process`: cli.main, its exit codes and stderr) since what
+is checked is the folder, not the process.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import bson
 import pytest
 from pymongo import MongoClient
 
-from helpers import run_cli
+from helpers import run_in_process
 from nosql_advisor.report.write import write_forms
 
 MARKER = ".nosql-advisor-output"  # the name the brief gives the marker, typed here on purpose
@@ -60,12 +61,12 @@ def namespaces(report_folder: Path) -> list[str]:
 
 def test_a_second_scan_replaces_the_whole_set_so_no_stale_validator_stays(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 20, "users": 10})
-    first = run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
+    first = run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert sorted(os.listdir(tmp_path / "r" / "validators")) == [
         "shop.orders.js", "shop.orders.json", "shop.users.js", "shop.users.json"]
     (tmp_path / "dump" / "shop" / "users.bson").unlink()
-    second = run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
+    second = run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert sorted(os.listdir(tmp_path / "r" / "validators")) == ["shop.orders.js", "shop.orders.json"]
     assert namespaces(tmp_path / "r") == ["shop.orders"]
@@ -74,11 +75,10 @@ def test_a_second_scan_replaces_the_whole_set_so_no_stale_validator_stays(tmp_pa
 
 def test_the_marker_says_which_tool_wrote_the_folder_when_and_what(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 5})
-    assert run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
     marker = json.loads((tmp_path / "r" / MARKER).read_text())
     assert marker["tool"] == "nosql-advisor"
-    version = subprocess.run([sys.executable, "-m", "nosql_advisor", "--version"], capture_output=True,
-                             text=True, cwd=tmp_path).stdout.split()[-1]
+    version = run_in_process("--version", cwd=tmp_path).stdout.split()[-1]
     assert marker["version"] == version
     assert marker["generated_at"].startswith(json.loads((tmp_path / "r" / "report.json").read_text())
                                              ["generated_at"][:10])
@@ -87,16 +87,16 @@ def test_the_marker_says_which_tool_wrote_the_folder_when_and_what(tmp_path):
 
 def test_a_run_that_reads_nothing_leaves_the_previous_report_untouched_and_says_so(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 20})
-    assert run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
     before = snapshot(tmp_path / "r")
-    bad_path = run_cli("scan", "no-such-dump", "--out", "r", cwd=tmp_path)
+    bad_path = run_in_process("scan", "no-such-dump", "--out", "r", cwd=tmp_path)
     assert bad_path.returncode == 2
     assert "r: not written, no source could be read; the previous output there is unchanged" in bad_path.stderr
     with __import__("socket").socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    unreachable = run_cli("scan", f"mongodb://127.0.0.1:{closed}/?serverSelectionTimeoutMS=300", "--out", "r",
-                          "--write-baseline", "base.json", "-q", cwd=tmp_path)
+    unreachable = run_in_process("scan", f"mongodb://127.0.0.1:{closed}/?serverSelectionTimeoutMS=300", "--out", "r",
+                                 "--write-baseline", "base.json", "-q", cwd=tmp_path)
     assert unreachable.returncode == 3
     assert "previous output there is unchanged" in unreachable.stderr
     assert not (tmp_path / "base.json").exists()  # an empty baseline would accept nothing
@@ -106,15 +106,15 @@ def test_a_run_that_reads_nothing_leaves_the_previous_report_untouched_and_says_
 
 def test_the_validators_folder_is_kept_too_when_nothing_could_be_read(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 20})
-    assert run_cli("validators", "dump", "--out", "v", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("validators", "dump", "--out", "v", "-q", cwd=tmp_path).returncode == 0
     assert sorted(os.listdir(tmp_path / "v")) == [MARKER, "shop.orders.js", "shop.orders.json"]
     before = snapshot(tmp_path / "v")
-    failed = run_cli("validators", "missing", "--out", "v", "-q", cwd=tmp_path)
+    failed = run_in_process("validators", "missing", "--out", "v", "-q", cwd=tmp_path)
     assert failed.returncode == 2 and "previous output there is unchanged" in failed.stderr
     assert snapshot(tmp_path / "v") == before
     make_dump(tmp_path / "dump", {"users": 3})
     (tmp_path / "dump" / "shop" / "orders.bson").unlink()
-    assert run_cli("validators", "dump", "--out", "v", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("validators", "dump", "--out", "v", "-q", cwd=tmp_path).returncode == 0
     assert sorted(os.listdir(tmp_path / "v")) == [MARKER, "shop.users.js", "shop.users.json"]
 
 
@@ -122,34 +122,34 @@ def test_a_folder_that_is_not_ours_is_refused_and_left_as_it_was(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 5})
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.txt").write_text("years of work")
-    done = run_cli("scan", "dump", "--out", "mine", "-q", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--out", "mine", "-q", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: mine: not empty and not an output folder of nosql-advisor (no .nosql-advisor-output in it); "
         "give a new or empty folder, nothing there is replaced"]
     assert snapshot(tmp_path / "mine") == {"thesis.txt": b"years of work"}
     (tmp_path / "a-file").write_text("x")
-    assert run_cli("scan", "dump", "--out", "a-file", "-q", cwd=tmp_path).returncode == 2
+    assert run_in_process("scan", "dump", "--out", "a-file", "-q", cwd=tmp_path).returncode == 2
     assert (tmp_path / "a-file").read_text() == "x"
     (tmp_path / "empty").mkdir()
-    assert run_cli("scan", "dump", "--out", "empty", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "empty", "-q", cwd=tmp_path).returncode == 0
     assert namespaces(tmp_path / "empty") == ["shop.orders"]
     assert siblings(tmp_path) == ["a-file", "dump", "empty", "mine"]
 
 
 def test_files_a_user_put_in_the_output_folder_are_kept(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 5})
-    assert run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
     (tmp_path / "r" / "notes.md").write_text("what we decided")
     (tmp_path / "r" / "validators" / "stale.json").write_text("{}")  # inside a generated folder: ours
-    assert run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
     assert (tmp_path / "r" / "notes.md").read_text() == "what we decided"
     assert sorted(os.listdir(tmp_path / "r" / "validators")) == ["shop.orders.js", "shop.orders.json"]
 
 
 def test_symlinks_inside_out_are_replaced_and_their_targets_never_written(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 5})
-    assert run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path).returncode == 0
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.md").write_text("do not overwrite")
@@ -160,7 +160,7 @@ def test_symlinks_inside_out_are_replaced_and_their_targets_never_written(tmp_pa
         (tmp_path / "r" / "validators" / name).unlink()
     (tmp_path / "r" / "validators").rmdir()
     (tmp_path / "r" / "validators").symlink_to(outside, target_is_directory=True)
-    done = run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert snapshot(outside) == {"precious.md": b"do not overwrite", "shop.orders.json": b"keep me"}
     assert not (tmp_path / "r" / "report.md").is_symlink() and (tmp_path / "r" / "report.md").is_file()
@@ -177,7 +177,7 @@ def test_every_odd_collection_name_gets_its_own_file_inside_out(tmp_path):
     """Validators and index scripts for hostile names: one file each, none outside --out, none
     shared, every name plain UTF-8 with no separator, control character or leading dot."""
     make_dump(tmp_path / "seed" / "dump", {"orders": 3})
-    assert run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path / "seed").returncode == 0
+    assert run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path / "seed").returncode == 0
     report = json.loads((tmp_path / "seed" / "r" / "report.json").read_text())
     report["index_advice"] = [{"namespace": name, "keys": [["tenant_id", 1]], "serves": ["q1"], "reason": "test"}
                               for name in ("../../evil.c", "sub/dir.c", "new\nline.c", "ok.c")]
@@ -215,7 +215,7 @@ def test_a_dump_with_odd_file_names_writes_only_inside_out(tmp_path):
     for raw in (b"plain", b"caf\xe9", b"a..b", b"tab\tname", b"x" * 200, b"Plain"):
         with open(os.path.join(os.fsencode(folder), raw + b".bson"), "wb") as handle:
             handle.write(bson.encode({"_id": 1, "name": raw.decode("latin-1")}))
-    done = run_cli("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--out", "r", "-q", cwd=tmp_path)
     assert "internal error" not in done.stderr and done.returncode in (0, 2), done.stderr
     assert siblings(tmp_path) == ["dump", "r"]
     root = os.path.realpath(tmp_path / "r") + os.sep
@@ -228,14 +228,14 @@ def test_a_dump_with_odd_file_names_writes_only_inside_out(tmp_path):
 
 def test_scanning_a_dump_with_its_own_report_inside_reads_the_same_collections_twice(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 20, "users": 10})
-    first = run_cli("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path)
+    first = run_in_process("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    second = run_cli("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path)
+    second = run_in_process("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert namespaces(tmp_path / "dump" / "report") == ["shop.orders", "shop.users"]
-    validators = run_cli("validators", "dump", "--out", "dump/v", "-q", cwd=tmp_path)
+    validators = run_in_process("validators", "dump", "--out", "dump/v", "-q", cwd=tmp_path)
     assert validators.returncode == 0, validators.stderr
-    third = run_cli("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path)
+    third = run_in_process("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path)
     assert third.returncode == 0, third.stderr
     assert namespaces(tmp_path / "dump" / "report") == ["shop.orders", "shop.users"]
 
@@ -290,19 +290,19 @@ def fill(disk: Path, leave: int) -> Path:
 def test_a_full_disk_leaves_the_previous_set_whole(tmp_path, small_disk, out_is_the_mount_point):
     make_dump(tmp_path / "dump", {"orders": 20, "users": 10})
     out = small_disk if out_is_the_mount_point else small_disk / "r"
-    first = run_cli("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
+    first = run_in_process("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     before = snapshot(out)
     assert "report.sarif" in before and "validators/shop.users.json" in before
     filler = fill(out, leave=48 * 1024)  # the new set (~250 KiB with coverage) cannot fit beside the old one
-    full = run_cli("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
+    full = run_in_process("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
     assert full.returncode == 2
     assert full.stderr.strip().splitlines()[-1] == (
         f"error: {out}: cannot write the output (no space left on the device); the previous output there is unchanged")
     filler.unlink()
     assert snapshot(out) == before
     assert sorted(os.listdir(small_disk)) == (sorted(before_names(before)) if out_is_the_mount_point else ["r"])
-    again = run_cli("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
+    again = run_in_process("scan", "dump", "--out", str(out), "-q", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert set(snapshot(out)) == set(before)
 
@@ -323,7 +323,7 @@ def test_live_collections_with_slashes_and_dots_stay_inside_out(mongo_uri, tmp_p
     try:
         for collection in wanted:  # as commands: PyMongo itself refuses a name holding ".."
             client[name].command("insert", collection, documents=[{"_id": 1, "collection": collection}])
-        done = run_cli("validators", mongo_uri, "--db", name, "--out", "v", "-q", cwd=tmp_path)
+        done = run_in_process("validators", mongo_uri, "--db", name, "--out", "v", "-q", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     finally:
         client.drop_database(name)
@@ -345,21 +345,21 @@ def test_an_output_folder_of_a_version_before_the_marker_is_replaced_but_a_looka
     (legacy / "report.json").write_text(json.dumps({"version": 1, "tool": {"name": "nosql-advisor", "version": "0.0.9"}}))
     (legacy / "report.md").write_text("# old")
     (legacy / "validators" / "shop.gone.json").write_text("{}")
-    done = run_cli("scan", "dump", "--out", "legacy", "-q", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--out", "legacy", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (legacy / MARKER).is_file()
     assert sorted(os.listdir(legacy / "validators")) == ["shop.orders.js", "shop.orders.json"]
     lookalike = tmp_path / "lookalike"
     lookalike.mkdir()
     (lookalike / "report.json").write_text(json.dumps({"tool": {"name": "another-tool"}}))
-    refused = run_cli("scan", "dump", "--out", "lookalike", "-q", cwd=tmp_path)
+    refused = run_in_process("scan", "dump", "--out", "lookalike", "-q", cwd=tmp_path)
     assert refused.returncode == 2 and "not an output folder of nosql-advisor" in refused.stderr
     assert os.listdir(lookalike) == ["report.json"]
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "deploy.js").write_text("// not generated\n")
     (scripts / "deploy.json").write_text("{}")
-    assert run_cli("validators", "dump", "--out", "scripts", "-q", cwd=tmp_path).returncode == 2
+    assert run_in_process("validators", "dump", "--out", "scripts", "-q", cwd=tmp_path).returncode == 2
     assert sorted(os.listdir(scripts)) == ["deploy.js", "deploy.json"]
 
 
@@ -369,16 +369,16 @@ def test_a_marker_that_lists_nothing_is_not_a_licence_to_delete(tmp_path, marker
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / ".nosql-advisor-output").write_text(marker)
     (tmp_path / "mine" / "precious.txt").write_text("keep me")
-    done = run_cli("scan", "dump", "--out", "mine", "-q", cwd=tmp_path)
+    done = run_in_process("scan", "dump", "--out", "mine", "-q", cwd=tmp_path)
     assert done.returncode == 2 and "nothing there is replaced" in done.stderr
     assert snapshot(tmp_path / "mine") == {".nosql-advisor-output": marker.encode(), "precious.txt": b"keep me"}
 
 
 def test_a_source_inside_an_output_folder_is_never_read_as_data(tmp_path):
     make_dump(tmp_path / "dump", {"orders": 5})
-    assert run_cli("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path).returncode == 0
+    assert run_in_process("scan", "dump", "--out", "dump/report", "-q", cwd=tmp_path).returncode == 0
     for inside in ("dump/report", "dump/report/validators", "dump/report/report.json",
                    "dump/report/validators/shop.orders.json"):
-        done = run_cli("scan", inside, "--out", "again", "-q", cwd=tmp_path)
+        done = run_in_process("scan", inside, "--out", "again", "-q", cwd=tmp_path)
         assert done.returncode == 2, (inside, done.stderr)
         assert "an output folder of nosql-advisor" in done.stderr and not (tmp_path / "again").exists()

@@ -1,5 +1,5 @@
 """Read-only, proven against a SecantusDB started with --auth: the demo database is loaded by an
-admin, then the full `scan --profile` runs (the CLI, in its own process) as a user whose only role
+admin, then the full `scan --profile` runs (the CLI's main, in this process) as a user whose only role
 is `read` on that database. It completes, and the server shows no write: its profiler (level 2:
 every command it ran for that user) holds only reads, and serverStatus opcounters, which count
 every insert, update and delete attempted (refused ones too, which the profiler leaves out), do
@@ -25,8 +25,9 @@ from pymongo import MongoClient
 from nosql_advisor.demo import build_demo, load_live
 from nosql_advisor.demo.server import start_secantus
 
-from helpers import run_cli, valid
-from test_server_contract import READS, WRITING_STAGES, run_in_process
+from helpers import run_in_process, valid
+from nosql_advisor.sources import live
+from test_server_contract import READS, WRITING_STAGES, Recorder
 
 pytestmark = pytest.mark.live
 
@@ -65,6 +66,7 @@ def auth_server(tmp_path_factory):
                "lister": f"mongodb://lister:{LISTER_PASSWORD}@{host}/{name}"}
     finally:
         admin.close()
+        server.process.kill()  # throw-away: no clean shutdown to wait for
         server.stop()
 
 
@@ -90,37 +92,52 @@ def report_of(folder) -> dict:
     return report
 
 
-def test_the_full_scan_as_a_read_only_user_completes_and_the_server_records_no_write(auth_server, tmp_path):
+@pytest.fixture(scope="module")
+def reader_scan(auth_server, tmp_path_factory) -> dict:
+    """The full `scan --profile` as the reader, once for the two tests below: the server's
+    profiler at level 2 (every command of every user is recorded) and the tool's command
+    monitor on, so the server's record and the client's are of the same run."""
     name, admin, reader = auth_server["name"], auth_server["admin"], auth_server["reader"]
-    profiled = admin[name]
+    folder = tmp_path_factory.mktemp("reader-scan")
+    profiled, recorder = admin[name], Recorder()
     writes_before = opcounters(admin)
-    profiled.command("profile", 2)  # every command of every user is recorded
+    live.MONITORS.append(recorder)
+    profiled.command("profile", 2)
     try:
-        done = run_cli("scan", reader, "--profile", reader, "--out", "out", "-q", cwd=tmp_path)
+        done = run_in_process("scan", reader, "--profile", reader, "--out", "out", "-q", cwd=folder)
         level = profiled.command("profile", -1)["was"]
     finally:
         profiled.command("profile", 0)
+        live.MONITORS.remove(recorder)
+    writes_after = opcounters(admin)
+    # mongod writes `user: "reader@<db>"`; SecantusDB 0.7 writes the pair the other way round
+    recorded = list(profiled["system.profile"].find({"user": {"$in": [f"reader@{name}", f"{name}@reader"]}}))
+    return {"done": done, "level": level, "out": folder / "out", "commands": recorder.commands,
+            "recorded": recorded, "writes_before": writes_before, "writes_after": writes_after}
+
+
+def test_the_full_scan_as_a_read_only_user_completes_and_the_server_records_no_write(auth_server, reader_scan):
+    name, done = auth_server["name"], reader_scan["done"]
     assert done.returncode in (0, 1), done.stderr
-    assert level == 2  # the tool left the profiler as it was
-    report = report_of(tmp_path / "out")
+    assert reader_scan["level"] == 2  # the tool left the profiler as it was
+    out = reader_scan["out"]
+    report = report_of(out)
     assert {c["namespace"] for c in report["collections"]} >= {f"{name}.orders", f"{name}.customers"}
     assert all(c["status"] == "complete" for c in report["collections"])
     assert report["findings"] and report["query_shapes"]  # the profile was read too
     assert [e for e in report["coverage"] if e["rule"] in PROFILE_RULES and e["status"] == "not_checked"] == []
-    # mongod writes `user: "reader@<db>"`; SecantusDB 0.7 writes the pair the other way round
-    recorded = list(profiled["system.profile"].find({"user": {"$in": [f"reader@{name}", f"{name}@reader"]}}))
+    recorded = reader_scan["recorded"]
     commands = {next(iter(entry["command"])) for entry in recorded}
     assert {"find", "aggregate", "listIndexes"} <= commands  # the profiler saw the reader's scan
     assert commands <= READS, commands - READS
     assert [e for e in recorded if e["op"] in ("insert", "update", "remove")] == []
-    assert opcounters(admin) == writes_before  # not even a refused write was attempted
-    written = "".join(p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert reader_scan["writes_after"] == reader_scan["writes_before"]  # not even a refused write was attempted
+    written = "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
     assert READER_PASSWORD not in done.stderr + done.stdout + written
 
 
-def test_the_read_only_users_commands_seen_by_the_tools_monitor_are_reads(auth_server, tmp_path):
-    reader = auth_server["reader"]
-    commands = run_in_process("scan", reader, "--profile", reader, "--out", str(tmp_path / "out"), "-q")
+def test_the_read_only_users_commands_seen_by_the_tools_monitor_are_reads(reader_scan):
+    commands = reader_scan["commands"]
     names = {name for _, name, _ in commands}
     assert {"find", "aggregate", "count", "listIndexes", "listCollections"} <= names
     assert names <= READS, names - READS
@@ -129,7 +146,7 @@ def test_the_read_only_users_commands_seen_by_the_tools_monitor_are_reads(auth_s
 
 def test_a_profile_user_refused_system_profile_leaves_the_workload_rules_not_checked(auth_server, tmp_path):
     name, reader, lister = auth_server["name"], auth_server["reader"], auth_server["lister"]
-    done = run_cli("scan", reader, "--profile", lister, "--out", "out", cwd=tmp_path)
+    done = run_in_process("scan", reader, "--profile", lister, "--out", "out", cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr  # the scan goes on: findings decide the exit code
     assert f"{name}.system.profile: not authorised" in done.stderr
     assert LISTER_PASSWORD not in done.stderr
@@ -148,7 +165,7 @@ def test_a_profile_client_refused_index_stats_leaves_dm403_not_checked_and_the_r
     admin.admin.command("configureFailPoint", "failCommand", mode="alwaysOn",
                         data={"failCommands": ["aggregate"], "appName": "advisor-profile", "errorCode": 13})
     try:
-        done = run_cli("scan", reader, "--profile", profile_uri, "--out", "out", cwd=tmp_path)
+        done = run_in_process("scan", reader, "--profile", profile_uri, "--out", "out", cwd=tmp_path)
     finally:
         admin.admin.command("configureFailPoint", "failCommand", mode="off")
     assert done.returncode in (0, 1), done.stderr
@@ -167,7 +184,7 @@ def test_a_profile_client_refused_index_stats_leaves_dm403_not_checked_and_the_r
 def test_a_wrong_password_for_the_profile_is_exit_3_on_one_line(auth_server, tmp_path):
     name, reader = auth_server["name"], auth_server["reader"]
     wrong = reader.replace(READER_PASSWORD, "NotThePassword1")
-    done = run_cli("queries", "--profile", wrong, "--db", name, cwd=tmp_path)
+    done = run_in_process("queries", "--profile", wrong, "--db", name, cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
     assert "not authorised" in done.stderr and "NotThePassword1" not in done.stderr

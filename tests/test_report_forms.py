@@ -24,11 +24,11 @@ from nosql_advisor.report.risk import growth, scale_risk, top_risks
 from nosql_advisor.report.sarif import artifact_uri, rule_catalogue
 
 
-from helpers import SARIF_SCHEMA, run_cli, sarif_errors, valid
+from helpers import SARIF_SCHEMA, run_in_process, sarif_errors, valid
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_cli(*args, cwd=tmp_path)
+    return run_in_process(*args, cwd=tmp_path)
 
 
 # -- scale risk --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nosql_advisor.rules import all_rules
 
-from helpers import run_cli
+from helpers import run_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "nosql_advisor" / "rules" / "pages"
@@ -25,7 +25,7 @@ def test_every_rule_has_its_page_in_the_package():
 
 
 def test_the_rules_command_prints_the_whole_page(tmp_path):
-    done = run_cli("rules", "DM101", cwd=tmp_path)
+    done = run_in_process("rules", "DM101", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (PAGES / "DM101.md").read_text(encoding="utf-8")
 

@@ -99,16 +99,10 @@ def test_dm106_collections_of_one_pattern(tmp_path, count, flagged):
     assert found(landscape, "DM106") == ([("db.log_*_*", None)] if flagged else [])
 
 
-def test_rules_command_lists_rules_and_shows_a_page():
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
+def test_rules_command_lists_rules_and_shows_a_page(tmp_path):
+    from helpers import run_in_process
 
-    def rules(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "nosql_advisor", "rules", *args], capture_output=True, text=True)
-
-    with ThreadPoolExecutor(max_workers=3) as pool:  # three processes side by side
-        listing, page, unknown = pool.map(lambda args: rules(*args), [(), ("DM503",), ("DM999",)])
+    listing, page, unknown = (run_in_process("rules", *args, cwd=tmp_path) for args in [(), ("DM503",), ("DM999",)])
     assert listing.returncode == 0 and "DM101" in listing.stdout and "DM702" in listing.stdout
     assert page.returncode == 0 and "data violates the declared schema" in page.stdout.lower()
     assert unknown.returncode == 2 and "unknown rule DM999" in unknown.stderr

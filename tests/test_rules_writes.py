@@ -15,7 +15,7 @@ from nosql_advisor.rules import RuleConfig, run_rules
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.workload import read_workload
 
-from helpers import run_cli
+from helpers import run_in_process
 
 # a real line of MongoDB 6.0.11's log (simagix/hatchet logs/sample-mongod.log.gz, Apache-2.0):
 # an upsert by _id, which the _id index makes safe whatever else the source says
@@ -157,7 +157,7 @@ def test_a_live_profile_shows_an_unsafe_upsert_and_an_update_many_of_everything(
         orders.update_many({}, {"$set": {"status": "seen"}})
         orders.update_many({"status": "seen"}, {"$set": {"checked": True}})  # filtered: clean
         client[name].command("profile", 0)
-        done = run_cli("scan", mongo_uri, "--db", name, "--profile", mongo_uri, "--out", "out", "-q", cwd=tmp_path)
+        done = run_in_process("scan", mongo_uri, "--db", name, "--profile", mongo_uri, "--out", "out", "-q", cwd=tmp_path)
         report = json.loads((tmp_path / "out" / "report.json").read_text())
     finally:
         client.drop_database(name)

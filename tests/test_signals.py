@@ -19,6 +19,7 @@ from pymongo import MongoClient
 
 from nosql_advisor.demo.server import find_secantusd, free_port
 
+from helpers import run_in_process
 from test_output_atomic import make_dump, siblings, snapshot
 
 SIGNALS = [pytest.param(signal.SIGINT, 130, id="SIGINT"), pytest.param(signal.SIGTERM, 143, id="SIGTERM")]
@@ -113,8 +114,7 @@ def big_dump(root: Path, megabytes: int) -> Path:
 @pytest.mark.parametrize("signum, code", SIGNALS)
 def test_a_signal_stops_a_parallel_file_scan_within_2_s_and_leaves_no_worker(tmp_path, signum, code):
     make_dump(tmp_path / "small", {"orders": 10})
-    assert subprocess.run([sys.executable, "-m", "nosql_advisor", "scan", "small", "--out", "r", "-q"],
-                          cwd=tmp_path, capture_output=True).returncode == 0
+    assert run_in_process("scan", "small", "--out", "r", "-q", cwd=tmp_path).returncode == 0  # the set before
     before = snapshot(tmp_path / "r")
     big_dump(tmp_path, megabytes=40)
     process = start_cli("scan", "big", "--workers", "2", "--out", "r", "-q", cwd=tmp_path)
@@ -165,11 +165,8 @@ def blocking_server(tmp_path_factory):
                 pytest.fail("secantusd-py --enable-test-commands did not start")
             time.sleep(0.2)
     yield uri, port
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    process.kill()  # its data is throw-away, and a blocked connection would hold a clean shutdown
+    process.wait()
 
 
 def connected_to(pid: int, port: int) -> bool:
@@ -199,8 +196,7 @@ def test_a_signal_stops_a_live_scan_blocked_on_the_server_within_2_s(blocking_se
     admin = MongoClient(uri)
     admin[name].orders.insert_many([{"_id": i, "tenant_id": f"t{i % 3}"} for i in range(200)])
     make_dump(tmp_path / "small", {"orders": 10})
-    assert subprocess.run([sys.executable, "-m", "nosql_advisor", "scan", "small", "--out", "r", "-q"],
-                          cwd=tmp_path, capture_output=True).returncode == 0
+    assert run_in_process("scan", "small", "--out", "r", "-q", cwd=tmp_path).returncode == 0  # the set before
     before = snapshot(tmp_path / "r")
     blocked = ["listDatabases", "listCollections", "aggregate", "find", "count", "listIndexes", "collStats"]
     admin.admin.command("configureFailPoint", "failCommand", mode="alwaysOn",
@@ -236,9 +232,12 @@ import shutil
 from nosql_advisor import interrupt
 interrupt.install()
 interrupt.on_hard_exit(1, lambda: shutil.rmtree({str(half_written)!r}))
-print("ready", flush=True)
+ready = False
 while True:
-    try:
+    try:  # "ready" is said inside the try: a signal right after it is swallowed too
+        if not ready:
+            print("ready", flush=True)
+            ready = True
         time.sleep(60)
     except KeyboardInterrupt:
         pass  # swallowed: the way out hangs

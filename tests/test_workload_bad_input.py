@@ -11,7 +11,7 @@ import random
 import subprocess
 import sys
 
-from helpers import run_cli
+from helpers import run_in_process
 from nosql_advisor.errors import Omitted
 from nosql_advisor.workload import logs, read_workload
 
@@ -55,12 +55,9 @@ def write_lines(path, lines: list[str]):
 
 
 def run_clis(*calls: tuple[str, ...], cwd) -> list[subprocess.CompletedProcess]:
-    """Several independent CLI runs side by side (each its own process, as a user runs it),
-    results in order: the second core works while the first starts Python."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda args: run_cli(*args, cwd=cwd), calls))
+    """Several independent CLI runs, one after the other in this process (cli.main), results in
+    order."""
+    return [run_in_process(*args, cwd=cwd) for args in calls]
 
 
 def operations(workload) -> int:
@@ -200,7 +197,7 @@ def test_a_log_without_slow_operations_is_a_note_and_exit_0(tmp_path):
 def test_a_log_among_bad_files_is_still_read(tmp_path):
     write_lines(tmp_path / "mongod.log", [slow_line(tenant="a"), slow_line(tenant="b")])
     (tmp_path / "random.bin").write_bytes(binary_bytes(10_000, 5))
-    done = run_cli("queries", "--log", "random.bin", "--log", "mongod.log", "--json", "-q", cwd=tmp_path)
+    done = run_in_process("queries", "--log", "random.bin", "--log", "mongod.log", "--json", "-q", cwd=tmp_path)
     assert done.returncode == 2 and "error: random.bin: holds no mongod log line" in done.stderr
     assert json.loads(done.stdout)["shapes"][0]["count"] == 2
 
@@ -225,7 +222,7 @@ def test_a_flood_of_bad_lines_keeps_a_bounded_number_of_problems_with_the_right_
     assert operations(workload) == 1
     with open(tmp_path / "flood-cli.log", "w") as handle:  # the same, smaller, as a user runs it
         handle.write(slow_line() + "\n" + (bad + "\n") * 20_000)
-    done = run_cli("queries", "--log", "flood-cli.log", "--json", cwd=tmp_path)
+    done = run_in_process("queries", "--log", "flood-cli.log", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sources"][0]["malformed"] == 20_000
     assert "note: flood-cli.log:2: malformed JSON log line: cut short (Expecting property name enclosed in " \
@@ -259,7 +256,7 @@ def test_legacy_text_lines_plain_and_gzipped_with_a_malformed_and_an_over_long_l
         assert [p.where for p in workload.problems] == [f"{path}:3", f"{path}:4"]
         assert "malformed slow operation line" in workload.problems[0].message
         assert "-byte cap" in workload.problems[1].message
-        done = run_cli("queries", "--log", name, "--json", cwd=tmp_path)
+        done = run_in_process("queries", "--log", name, "--json", cwd=tmp_path)
         assert done.returncode == 0 and json.loads(done.stdout)["shapes"][0]["count"] == 3
 
 
@@ -272,7 +269,7 @@ def test_a_cut_gzip_log_keeps_the_lines_before_the_cut_and_says_so(tmp_path):
     assert 0 < read < 5000 and operations(workload) == workload.sources[0]["operations"] >= read - 1
     [problem] = workload.problems
     assert problem.exit_code == 0 and f"compressed stream ends early; the {read:,} lines before it were read" in problem.message
-    done = run_cli("queries", "--log", "cut.log.gz", cwd=tmp_path)
+    done = run_in_process("queries", "--log", "cut.log.gz", cwd=tmp_path)
     assert done.returncode == 0 and "note: cut.log.gz: compressed stream ends early" in done.stderr
 
 

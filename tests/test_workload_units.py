@@ -171,7 +171,7 @@ def test_byte_ranges_in_workers_give_what_one_process_gives(tmp_path, monkeypatc
 def test_scan_and_queries_from_the_command_line(tmp_path):
     import jsonschema
 
-    from helpers import SCHEMA, run_cli
+    from helpers import SCHEMA, run_in_process
     dump(tmp_path, [{"key": {"tenant_id": 1}, "name": "tenant_id_1"}])
     log = tmp_path / "mongod.log"
     log.write_text("\n".join(
@@ -181,7 +181,7 @@ def test_scan_and_queries_from_the_command_line(tmp_path):
                  durationMillis=100 + n) for n in range(5)) + "\n")
 
     def run(*args):
-        return run_cli(*args, cwd=tmp_path, timeout=120)
+        return run_in_process(*args, cwd=tmp_path, timeout=120)
 
     done = run("scan", str(tmp_path / "dump"), "--log", str(log), "--out", "out", "-q")
     assert done.returncode == 0, done.stderr

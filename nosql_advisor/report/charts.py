@@ -28,20 +28,28 @@ def _short(text: str, limit: int = 34) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
 
 
-def bars(rows: list[tuple[str, float, str]], label: str, maximum: float | None = None) -> Markup:
+def bars(rows: list[tuple[str, float, str]], label: str, maximum: float | None = None,
+         intervals: list[tuple[float, float] | None] | None = None, room: int = 70) -> Markup:
     """Horizontal bars: (label, value, text shown at the bar's end). `maximum` fixes the scale
-    (1.0 for shares), else the largest value fills the width."""
+    (1.0 for shares), else the largest value fills the width. `intervals` (one per row, or None
+    for a row without) draw each value's 95% interval as a whisker across the bar's end; `room`
+    is the width kept right of the longest bar for its text."""
     top = maximum or max((value for _, value, _ in rows), default=0) or 1
-    span = WIDTH - LABEL - 70
+    span = WIDTH - LABEL - room
     body = []
     for i, (name, value, text) in enumerate(rows):
         y = 4 + i * ROW
         length = max(1.0, span * value / top) if value > 0 else 0
+        interval = intervals[i] if intervals else None
+        whisker = "" if interval is None else (
+            f'<line x1="{LABEL + span * interval[0] / top:.1f}" x2="{LABEL + span * interval[1] / top:.1f}" '
+            f'y1="{y + 8}" y2="{y + 8}" class="whisker"/>')
+        end = max(length, span * interval[1] / top) if interval else length
         body.append(
             f'<g><title>{escape(name)}: {escape(text)}</title>'
             f'<text x="{LABEL - 6}" y="{y + 12}" text-anchor="end" class="label">{escape(_short(name))}</text>'
-            f'<rect x="{LABEL}" y="{y + 2}" width="{length:.1f}" height="{ROW - 5}" rx="2" class="bar"/>'
-            f'<text x="{LABEL + length + 4:.1f}" y="{y + 12}" class="value">{escape(text)}</text></g>')
+            f'<rect x="{LABEL}" y="{y + 2}" width="{length:.1f}" height="{ROW - 5}" rx="2" class="bar"/>{whisker}'
+            f'<text x="{LABEL + end + 4:.1f}" y="{y + 12}" class="value">{escape(text)}</text></g>')
     return _svg(8 + len(rows) * ROW, label, body)
 
 

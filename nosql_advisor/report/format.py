@@ -151,3 +151,67 @@ def clean_report_line(report: dict) -> str:
         return f"No findings in what was checked: every rule was checked on every collection{in_part}."
     rules = sorted({rule for per_reason in unchecked.values() for rule in per_reason})
     return f"No findings in what was checked; not checked: {', '.join(rules)} (reasons: see Not checked)."
+
+
+# -- how a collection was read (issue 12): the same words in the terminal, report.md and report.html
+
+SAMPLED_BY = {"sample": "$sample", "file-sample": "a seeded uniform sample of the file"}
+# exact.py's figures that stay from the sample, as a reader knows them
+FROM_SAMPLE_WORDS = {"distinct_estimate": "distinct counts", "fingerprints": "copies across collections",
+                     "rows": "copies across collections", "string_values": "enum values",
+                     "detected": "value detectors", "examined": "value detectors", "value_skew": "tenant skew",
+                     "type_times": "when types changed", "array.growth": "array growth", "invariants": "invariants",
+                     "evolution": "schema versions", "validation": "validation against the declared schema"}
+
+
+def read_line(method: str, read: int, estimated: int | None, complete: bool = True,
+              exact: dict | None = None, stratified: bool = False) -> str:
+    """How the figures of one collection were got, in words: "1,000 of 28,112 documents read
+    ($sample); shares are 95% intervals", "28,112 documents, every document read", "exact:
+    computed by the server over 28,112 documents". A read that stopped early never says every
+    document was read. A stratified sample's shares are of the sample (its age buckets weigh
+    alike), not intervals of the collection's shares."""
+    if method == "exact":
+        documents = (exact or {}).get("documents", estimated if estimated is not None else read)
+        return f"exact: computed by the server over {number(documents)} documents"
+    if method in SAMPLED_BY:
+        total = f" of {number(estimated)}" if estimated is not None else ""
+        if stratified:
+            return (f"{number(read)}{total} documents read ({SAMPLED_BY[method]} by age bucket); shares are of "
+                    "the stratified sample, not the collection's")
+        return f"{number(read)}{total} documents read ({SAMPLED_BY[method]}); shares are 95% intervals"
+    if not complete:
+        total = f" of {number(estimated)}" if estimated is not None else ""
+        return f"{number(read)}{total} documents read before the read stopped"
+    return f"{counted(read, 'document')}, every document read"
+
+
+def read_notes(strata: list[dict] | None, exact: dict | None) -> list[str]:
+    """What else the reader of a collection's figures must know: the age buckets a stratified
+    sample drew from, and what an exact pass could not compute on the server."""
+    notes = []
+    if strata:
+        buckets = ", ".join(f"no date {number(b['documents'])}" if b.get("undated") else
+                            f"{b['from'][:10]}..{b['to'][:10]} {number(b['documents'])}" for b in strata)
+        notes.append(f"sampled by age in {counted(len(strata), 'bucket')} ({buckets}): each bucket weighs "
+                     "alike, so shares lean to the ages the collection holds few of")
+    if exact:
+        for figure, why in sorted((exact.get("fallbacks") or {}).items()):
+            notes.append(f"exact pass fell back for {figure}: {why}")
+        if exact.get("from_sample"):
+            said = dict.fromkeys(FROM_SAMPLE_WORDS.get(figure, figure) for figure in exact["from_sample"])
+            notes.append(f"from the sample, not the exact pass: {', '.join(said)}")
+        found = exact.get("found_only_by_exact") or []
+        if found:
+            notes.append(f"found only by the exact pass (the sample missed them): {', '.join(found)}")
+    return notes
+
+
+def collection_read_line(collection: dict) -> str | None:
+    """read_line of a report.json collection entry (None for an entry that does not say how many
+    documents were read: report.json always does, a hand-built entry may not)."""
+    if "sampled" not in collection:
+        return None
+    return read_line(collection.get("method", "full"), collection["sampled"], collection.get("documents_estimated"),
+                     collection.get("status", "complete") == "complete", collection.get("exact"),
+                     bool(collection.get("strata")))

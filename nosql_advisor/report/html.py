@@ -11,9 +11,10 @@ import json
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from nosql_advisor.report import charts
-from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, clean_report_line, incomplete_collections,
-                                         landscape_risks, duration, mib_or_bytes, namespaces_of, not_checked_by_reason,
-                                         not_checked_line, number, sorted_by_severity)
+from nosql_advisor.confidence import share_text
+from nosql_advisor.report.format import (SEVERITY_ORDER, by_severity, clean_report_line, collection_read_line,
+                                         incomplete_collections, landscape_risks, duration, mib_or_bytes, namespaces_of,
+                                         not_checked_by_reason, not_checked_line, number, read_notes, sorted_by_severity)
 
 MAX_PRESENCE_FIELDS = 40
 MAX_ARRAYS_CHART = 25
@@ -80,10 +81,16 @@ def figures(evidence: dict) -> list[tuple[str, str]]:
 
 
 def collection_view(collection: dict) -> dict:
+    """A collection's article: how it was read, its facts, and its field presence as bars
+    labelled with the share and, when sampled, its 95% interval ("98.2% (96.9–99.0%)", as the
+    terminal and report.md say it, drawn as a whisker)."""
     fields = [f for f in collection["fields"] if f["depth"] <= 2][:MAX_PRESENCE_FIELDS]
-    presence = charts.bars([(f["path"], f["probability"], f"{f['probability']:.0%}") for f in fields],
-                           f"field presence in {collection['namespace']}", maximum=1.0) if fields else None
+    presence = charts.bars([(f["path"], f["probability"], share_text(f["probability"], f.get("probability_ci")))
+                            for f in fields], f"field presence in {collection['namespace']}", maximum=1.0,
+                           intervals=[f.get("probability_ci") for f in fields], room=150) if fields else None
     return {"entry": collection, "risk": collection["scale_risk"], "presence": presence,
+            "read": collection_read_line(collection),
+            "notes": read_notes(collection.get("strata"), collection.get("exact")),
             "fields_total": len(collection["fields"]), "fields_shown": len(fields),
             "anchor": "c-" + "".join(ch if ch.isalnum() else "-" for ch in collection["namespace"])}
 

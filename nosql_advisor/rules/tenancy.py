@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from nosql_advisor.confidence import evidence_text, shape_share
 from nosql_advisor.findings import Finding
 from nosql_advisor.rules import RULES, Rule, RuleConfig, register, thresholds_of
 from nosql_advisor.rules.duplication import containment, row_containment
@@ -199,15 +200,19 @@ def partial_tenant_key(landscape, thresholds: dict, config) -> list[Finding]:
     for collection, key, field_shape in keyed_collections(landscape, config):
         if field_shape.probability >= 1.0:
             continue
-        missing = collection.shape.sampled - field_shape.count
+        shape = collection.shape
+        missing = shape.sampled - field_shape.count
+        missing_share = shape_share(shape, missing, shape.sampled)  # its 95% interval when sampled
         others = _other_keys(collection, decided[collection.info.namespace.partition(".")[0]], config.tenant_keys)
         also = f"; the collection also carries {others}, which is not the database's tenant key" if others else ""
+        read = "documents (every document read)" if missing_share.get("exact") else "sampled documents"
         findings.append(Finding(
             "DM302", "high", collection.info.namespace, key,
-            f"'{key}' is missing in {missing:,} of {collection.shape.sampled:,} sampled documents "
-            f"({1 - field_shape.probability:.1%}): those documents belong to no tenant{also}.",
-            {"missing": missing, "sampled": collection.shape.sampled,
-             "share_missing": round(1 - field_shape.probability, 6), "tenant_key": key},
+            f"'{key}' is missing in {evidence_text(missing_share)} of {read} ({missing:,} of "
+            f"{shape.sampled:,}): those documents belong to no tenant{also}.",
+            {"missing": missing, "sampled": shape.sampled,
+             "share_missing": round(1 - field_shape.probability, 6), "missing_share": missing_share,
+             "tenant_key": key},
             "Backfill the tenant key and make it required in the validator, so every query's "
             "tenant filter sees every document."))
     return findings

@@ -2,7 +2,11 @@
 
 DM501 no validator, DM502 weak validation, DM503 documents that fail the declared schema,
 DM504 fields the schema does not declare, DM505 a field holding several types (and when).
-Each finding carries the figures that prove it; none is raised without them.
+Each finding carries the figures that prove it; none is raised without them. A share measured
+on a sample (the documents failing, the values of a minority type) carries its 95% interval in
+the evidence (`failing_share`, `minority_share`: {"share", "ci"}) and the message, since 3 of 100
+sampled documents and 30 of 1,000 say the same 3% with very different certainty; a share read
+from every document is marked exact.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nosql_advisor.bsontypes import NUMBER_TYPES
+from nosql_advisor.confidence import evidence_text, shape_share, share_interval
 from nosql_advisor.findings import Finding
 from nosql_advisor.schema.load import DeclaredSchema
 from nosql_advisor.schema.validate import ValidationResult
@@ -127,14 +132,25 @@ def _violations(shape: CollectionShape, declared: DeclaredSchema, validation: Va
     top = [{"path": r.path, "keyword": r.keyword, "documents": r.count,
             "share": round(r.count / validation.checked, 6), "example_id": r.example_id,
             "detail": r.detail} for r in validation.top_rules]
+    failing = failing_share(shape, validation)
+    read = "documents (every document read)" if failing.get("exact") else "sampled documents"
     return Finding(
         "DM503", "high", shape.namespace, None,
-        f"{validation.failed:,} of {validation.checked:,} sampled documents ({validation.share:.1%}) "
-        f"fail the declared schema ({declared.origin}).",
+        f"{validation.failed:,} of {validation.checked:,} {read} fail the declared schema "
+        f"({declared.origin}): {evidence_text(failing)}{'' if failing.get('stratified') else ' of the collection'}.",
         {"checked": validation.checked, "failed": validation.failed, "share": validation.share,
-         "schema": declared.origin, "top_rules": top},
+         "failing_share": failing, "schema": declared.origin, "top_rules": top},
         "Fix the documents that fail (each rule names an example _id) or change the schema where "
         "the data is right; then enforce it with validationAction 'error'.")
+
+
+def failing_share(shape: CollectionShape, validation: ValidationResult) -> dict:
+    """The share of documents failing the schema, with its 95% interval unless every document
+    was checked. The client checks the documents it read: under --exact those are the first
+    (sampling) pass's, so the share is a sample's even though the shape's counts are exact."""
+    if shape.method == "full" or (shape.strata and shape.method == "sample"):  # stratified: the sample's share
+        return shape_share(shape, validation.failed, validation.checked)
+    return share_interval(validation.failed, validation.checked, shape.documents_estimated)
 
 
 def _undeclared(shape: CollectionShape, field_shape: FieldShape, declared: DeclaredSchema) -> Finding:
@@ -159,9 +175,12 @@ def _type_drift(shape: CollectionShape, field_shape: FieldShape) -> Finding:
     if "double" in types and field_shape.fractional_doubles is not None:
         evidence["fractional_doubles"] = field_shape.fractional_doubles
     evidence["mix"], severity, harm = weigh_mix(set(types), field_shape.fractional_doubles, types.get("double", 0))
+    values = sum(types.values())
+    evidence["minority_share"] = minority = shape_share(shape, values - max(types.values()), values)
     return Finding(
         "DM505", severity, shape.namespace, field_shape.path,
-        f"'{field_shape.path}' holds several types: {ranked}. {harm}{when}",
+        f"'{field_shape.path}' holds several types: {ranked} (types other than the commonest: "
+        f"{evidence_text(minority)} of its values). {harm}{when}",
         evidence,
         "Pick one type, migrate the others (an update with $convert or $toDecimal...), and declare "
         "it with bsonType so new writes cannot drift again.")

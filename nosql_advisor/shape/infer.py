@@ -22,6 +22,7 @@ from bson import Code, Decimal128, Int64, ObjectId
 from nosql_advisor.bsontypes import (
     INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, bson_type_of, type_name_of_subclass,
 )
+from nosql_advisor.confidence import unseen_chance
 from nosql_advisor.redact import refuse_values
 from nosql_advisor.shape.detect import detect
 from nosql_advisor.shape.invariants import InvariantTally, TopLevel
@@ -48,7 +49,7 @@ class _Node:
         "types", "type_times", "value_counts",
         "array_count", "lengths", "element_types", "nesting", "strings", "distinct",
         "number_min", "number_max", "date_min", "date_max", "oid_min", "oid_max",
-        "fractional_doubles",
+        "fractional_doubles", "string_counts",
     )
 
     def __init__(self, path: str, depth: int) -> None:
@@ -74,6 +75,9 @@ class _Node:
         self.date_min = self.date_max = None
         self.oid_min = self.oid_max = None
         self.fractional_doubles = 0  # doubles (values, not array elements) not whole: DM505
+        # validators --enum N only: how often each string value (and string element) was read,
+        # while there are at most N of them, for the Good–Turing chance of an unseen value
+        self.string_counts: Counter | None = None
 
 
 class ShapeBuilder:
@@ -258,6 +262,8 @@ class ShapeBuilder:
         child = parent.children[key] = _Node(path, depth)
         if path in self.count_values:
             child.value_counts = Counter()
+        if self.enum_limit:
+            child.string_counts = Counter()
         self.nodes.append(child)
         return child
 
@@ -295,6 +301,8 @@ class ShapeBuilder:
         for node in self.nodes:
             if node.values or node.arrays:
                 _flush_node(node)
+                if node.string_counts is not None and len(node.string_counts) > self.enum_limit:
+                    node.string_counts = None  # too many values for an enum: stop counting them
 
 
 def creation_second(value: object) -> int | None:
@@ -340,7 +348,10 @@ def split_by_type(values: Sequence, stamps: Sequence | None) -> dict[type, tuple
     if types.count(types[0]) == len(types):
         return {types[0]: (values, stamps)}
     split = {}
-    for kind in set(types):
+    # in the order first met, not set order (by the types' ids: it changes from one process to the
+    # next): equal values of two types (a symbol and the string it spells) then meet the distinct
+    # set in the same order every run, so the same one stands for both and the shape repeats
+    for kind in dict.fromkeys(types):
         mask = list(map(is_, types, repeat(kind)))
         split[kind] = (list(compress(values, mask)), None if stamps is None else list(compress(stamps, mask)))
     return split
@@ -434,6 +445,11 @@ def _merge_node(mine: _Node, theirs: _Node) -> None:
     mine.strings.merge(theirs.strings)
     mine.distinct.merge(theirs.distinct)
     mine.fractional_doubles += theirs.fractional_doubles
+    if mine.string_counts is not None:
+        if theirs.string_counts is None:
+            mine.string_counts = None
+        else:
+            mine.string_counts.update(theirs.string_counts)
     for low, high, value_low, value_high in (("number_min", "number_max", theirs.number_min, theirs.number_max),
                                              ("date_min", "date_max", theirs.date_min, theirs.date_max),
                                              ("oid_min", "oid_max", theirs.oid_min, theirs.oid_max)):
@@ -460,6 +476,9 @@ def _flush_node(node: _Node) -> None:
         scalars[kind] = part
     if node.value_counts is not None:
         _count_values(node, list(chain.from_iterable(values.values())))
+    if node.string_counts is not None:  # C-level Counter.update, one per chunk
+        node.string_counts.update(values.get(str, ()))
+        node.string_counts.update(elements.get(str, ()))
     if arrays:
         node.array_count += len(arrays)
         node.lengths.add_many(list(map(len, arrays)))
@@ -680,6 +699,16 @@ def _detections(node: _Node) -> dict:
     return {"detected": dict(sorted(found.items())) or None, "examined": len(strings)}
 
 
+def good_turing(counts: Counter | None, string_values: list[str] | None) -> tuple[int | None, float | None]:
+    """(values seen exactly once, chance of an unseen value) for a field whose values were kept
+    for an enum; (None, None) otherwise. The chance is Good–Turing's, singletons over the values
+    read: a set whose every value came up many times is likely the whole set."""
+    if string_values is None or not counts:
+        return None, None
+    singletons = sum(1 for seen in counts.values() if seen == 1)
+    return singletons, round(unseen_chance(singletons, sum(counts.values())), 6)
+
+
 def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
     array = None
     if node.array_count:
@@ -689,6 +718,8 @@ def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
             element_types=dict(sorted(node.element_types.items())),
             nesting=node.nesting,
         )
+    string_values = _string_values(node, enum_limit)
+    singletons, unseen = good_turing(node.string_counts, string_values)
     return FieldShape(
         path=node.path,
         depth=node.depth,
@@ -697,7 +728,9 @@ def _field_shape(node: _Node, parent: _Node, enum_limit: int = 0) -> FieldShape:
         types=dict(sorted(node.types.items())),
         distinct_estimate=node.distinct.estimate(),
         fingerprints=node.distinct.fingerprints() if node.distinct.seen else None,
-        string_values=_string_values(node, enum_limit),
+        string_values=string_values,
+        singletons=singletons,
+        unseen_chance=unseen,
         **_detections(node),
         value_skew=_skew(node),
         array=array,

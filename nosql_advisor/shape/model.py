@@ -40,6 +40,10 @@ class FieldShape:
     count: int
     probability: float
     types: dict[str, int]
+    # the 95% interval of `probability` when it was measured on a sample ([low, high], Wilson
+    # score with the finite population correction: confidence.py); None when every document was
+    # read (a full read or --exact), where the share is exact
+    probability_ci: list[float] | None = None
     distinct_estimate: int = 0
     array: ArrayShape | None = None
     string_length: dict | None = None
@@ -55,6 +59,12 @@ class FieldShape:
     fractional_doubles: int | None = None
     # only when asked (validators --enum N): the values of a string field with at most N of them
     string_values: list[str] | None = None
+    # with `string_values`: how many of them were read exactly once, and Good–Turing's chance
+    # that the next value is one never read (singletons / string values read): an enum only when
+    # it is small (schema/generate.py). 0 when every document was read (method "full": the set
+    # read is the set; confidence.add_intervals)
+    singletons: int | None = None
+    unseen_chance: float | None = None
     # what the value detectors recognised (shape/detect.py): {detector: count} of `examined`
     # distinct strings; names and counts only, never a value
     detected: dict[str, int] | None = None
@@ -65,6 +75,8 @@ class FieldShape:
     # the hash space they cover): cross-collection matching (DM201); the hashes are keyed with a
     # per-run random key (redact.py); kept in memory, not written to report.json
     fingerprints: tuple[list[int], bool, float] | None = field(default=None, repr=False)
+    # --exact: True for a path the server's pass found and the first sampling pass did not hold
+    found_only_by_exact: bool | None = None
 
 
 @dataclass
@@ -99,6 +111,17 @@ class CollectionShape:
     # (shape/versions.py: Evolution), for DM508. Kept in memory, not written to report.json
     invariants: list | None = field(default=None, repr=False)
     evolution: object | None = field(default=None, repr=False)
+    # how the documents were read: "sample" ($sample on a live server), "full" (every document),
+    # "file-sample" (a seeded uniform sample of a file), "exact" (the server computed the figures
+    # over every document: --exact). Shares of "sample"/"file-sample" carry intervals
+    method: str = "full"
+    # --stratify time: the age buckets sampled, [{"from", "to", "documents"}] (ISO-8601 bounds)
+    strata: list[dict] | None = None
+    # --stratify time that could not split the collection by age: why (a plain $sample was read)
+    stratify_fallback: str | None = None
+    # --exact: what the server's pass did: {"passes", "documents", "fallbacks": {figure: why},
+    # "found_only_by_exact": [paths]}
+    exact: dict | None = None
 
     def field(self, path: str) -> FieldShape | None:
         """The field at `path`, or None when the sample never held it."""

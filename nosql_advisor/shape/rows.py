@@ -152,11 +152,17 @@ def comparable(value: object) -> object:
     value. Other values as they are; the text form DM203 reads is CANONICAL's, kept apart."""
     kind = type(value)  # a long is an int already: it hashes as its digits
     if kind is float:
-        return int(value) if math.isfinite(value) and value.is_integer() else value
+        return int(value) if math.isfinite(value) and value.is_integer() and abs(value) < LONG_LIMIT else value
     if kind is Decimal128:
         number = value.to_decimal()
-        return int(number) if number.is_finite() and number == number.to_integral_value() else value
+        # only whole numbers a long could hold: NumberDecimal("1E+6000") is whole too, but its int
+        # has 6,001 digits (past what Python will print) and equals no int or long anyway
+        whole = number.is_finite() and number.adjusted() < 19 and number == number.to_integral_value()
+        return int(number) if whole and abs(number) < LONG_LIMIT else value
     return value
+
+
+LONG_LIMIT = 2**63  # a BSON long holds -2**63 .. 2**63 - 1: no int compares equal past it
 
 
 def row_values(document: Mapping) -> dict[str, object]:

@@ -67,6 +67,11 @@ class CollectionInfo:
     # rules that could not be checked on this collection, rule id -> reason in words
     # ("not authorised for $indexStats"): report.json's `coverage`, never a silent pass
     not_checked: dict[str, str] = field(default_factory=dict)
+    # how its documents are read, as the shape's `method` says: "sample" ($sample), "full" (every
+    # document), "file-sample" (a seeded uniform sample of a file), "exact" (--exact)
+    method: str = "full"
+    strata: list[dict] | None = None  # --stratify time: the age buckets read (live.stratified_documents)
+    stratify_fallback: str | None = None  # --stratify time not applied: why (live.stratified_documents)
 
     @property
     def knows_metadata(self) -> bool:

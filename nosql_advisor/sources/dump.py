@@ -18,7 +18,8 @@ from bson.errors import BSONError
 from nosql_advisor.errors import Problem, ProblemList
 from nosql_advisor.schema.dialect import check_schema
 from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
-from nosql_advisor.sources.files import Batch, open_binary, printable, read_batches, strip_suffixes
+from nosql_advisor.sources.files import (STREAM_FAULTS, Batch, open_binary, plain_size, printable, read_batches,
+                                         skip_forward, strip_suffixes)
 from nosql_advisor.sources.legacy_types import decode_many, decode_one
 
 MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
@@ -76,6 +77,38 @@ def whole_documents(buffer: bytes, at_end: bool) -> tuple[int, str | None]:
             return position, _bad_length(rest, 0)
         return position, f"file ends inside a document ({len(rest)} of {struct.unpack_from('<i', rest)[0]} bytes)"
     return position, None
+
+
+def count_bson_records(path: Path, at_most: int | None = None) -> int:
+    """How many whole documents the file holds (no more than `at_most` are counted: enough to
+    tell a sample from a whole read), from their int32 length prefixes alone: each body is
+    sought past (a .gz stream is decompressed and dropped), nothing is decoded. It stops where
+    `bson_batches` stops reading (a length no document has, a file or stream ending inside a
+    document) and reports nothing there: the reading that follows reports it, once."""
+    size = plain_size(path)
+    if size is not None:
+        with open(path, "rb", buffering=1 << 16) as stream:  # most seeks stay inside the buffer
+            return _count_lengths(stream, lambda length: stream.seek(length, 1) <= size, at_most)
+    with open_binary(path) as (stream, _):
+        return _count_lengths(stream, lambda length: skip_forward(stream, length), at_most)
+
+
+def _count_lengths(stream, skip, at_most: int | None) -> int:
+    """Whole documents from here on; `skip(n)` passes over n bytes and says whether they were there."""
+    count, read, unpack = 0, stream.read, struct.Struct("<i").unpack
+    at_most = -1 if at_most is None else at_most
+    try:
+        while count != at_most:
+            header = read(4)
+            if len(header) < 4:
+                return count
+            length = unpack(header)[0]
+            if not 5 <= length <= MAX_DOCUMENT_BYTES or not skip(length - 4):
+                return count
+            count += 1
+        return count
+    except STREAM_FAULTS:  # a gzip stream that breaks: the documents before the break are read
+        return count
 
 
 def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:

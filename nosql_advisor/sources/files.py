@@ -320,3 +320,22 @@ def read_batches(path: Path, problems: list[Problem], advance: Callable[[int], N
 
 def stream_error(error: Exception) -> str:
     return "compressed stream ends early" if isinstance(error, EOFError) else f"cannot read: {error}"
+
+
+STREAM_FAULTS = (EOFError, OSError, zlib.error)  # what reading a broken or truncated stream raises
+
+
+def skip_forward(stream: BinaryIO, length: int) -> bool:
+    """Pass over `length` bytes of a stream that cannot seek (gzip): decompressed and dropped a
+    block at a time, never held whole. Whether the stream held them all."""
+    while length > 0:
+        piece = stream.read(min(length, BLOCK_BYTES))
+        if not piece:
+            return False
+        length -= len(piece)
+    return True
+
+
+def plain_size(path: Path) -> int | None:
+    """The size of a plain file (what a seek may not pass); None for a gzip stream."""
+    return None if path.name.endswith(".gz") else path.stat().st_size

@@ -34,6 +34,8 @@ from pymongo.errors import (
 
 from nosql_advisor import redact
 from nosql_advisor.errors import EXIT_CONNECT, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, ConnectError, InputError, Problem
+from nosql_advisor.bsontypes import bson_type_of
+from nosql_advisor.sources import strata
 from nosql_advisor.sources.base import CODEC_OPTIONS, CollectionInfo, Document, Selection, split_namespace
 from nosql_advisor.sources.legacy_types import decode_one
 
@@ -67,6 +69,10 @@ class LiveOptions:
     # PyMongo monitoring listeners (CommandListener...) added to the client the tool builds:
     # how a test proves every command sent is a read with maxTimeMS
     event_listeners: tuple = ()
+    # --stratify time: sample equally from age buckets (stratified_documents); the age is the
+    # _id's ObjectId time, or the date field `time_field` (--time-field)
+    stratify: str | None = None
+    time_field: str | None = None
 
 
 async def awaited(result):
@@ -162,6 +168,9 @@ class Reader:
     uri: str
     options: LiveOptions
     lost: str | None = None
+    # throttle.Throttle of --rate, shared by the whole scan: every document the server sends is
+    # spent from it (None: no ceiling)
+    throttle: object | None = None
 
     @property
     def safe(self) -> str:
@@ -276,6 +285,8 @@ class Reader:
     async def _read_unseen(self, info: CollectionInfo, size: int, seen: set[bytes], add) -> None:
         async with aclosing(sample_documents(self.client, info, size, self.options)) as documents:
             async for document, bson_size in documents:
+                if self.throttle is not None:  # --rate: every document sent counts, a re-read one too
+                    await self.throttle.spend(1)
                 key = identity(document)
                 if key not in seen:
                     seen.add(key)
@@ -371,15 +382,23 @@ async def _database_names(reader: Reader, selection: Selection, problems: list[P
                 read_preference=reader.client.read_preference))
             names = [entry["name"] for entry in reply["databases"]]
         except OperationFailure as error:
-            if error.code != UNAUTHORIZED_CODE or not uri_database(uri):
+            named = named_databases(uri, selection)
+            if error.code != UNAUTHORIZED_CODE or not named:
                 raise  # AuthenticationFailed (18) included: wrong credentials end the source
-            names = [uri_database(uri)]  # a user with rights on one database only
+            names = named  # a user with rights on some databases only: the ones the run names
     wanted = [name for name in sorted(names) if selection.wants_database(name)]
     missing = [glob for glob in selection.databases if not any(fnmatchcase(n, glob) for n in names)]
     if missing:  # the databases that do match are still read
         problems.append(Problem(reader.safe, f"no database matches {', '.join(missing)} "
                                 f"(databases: {', '.join(sorted(names)) or 'none'})", EXIT_USAGE))
     return wanted
+
+
+def named_databases(uri: str, selection: Selection) -> list[str]:
+    """The databases a run names without listing them: the URI's path and every `--db` that is
+    a plain name (not a glob), for a server that refuses listDatabases."""
+    named = [glob for glob in selection.databases if not any(mark in glob for mark in "*?[")]
+    return sorted(set(named + ([uri_database(uri)] if uri_database(uri) else [])))
 
 
 async def _collection_entries(reader: Reader, database: str, problems: list[Problem]) -> list[dict]:
@@ -472,13 +491,29 @@ def reads_whole(info: CollectionInfo, size: int) -> bool:
 
 
 async def sample_documents(client, info: CollectionInfo, size: int, options: LiveOptions) -> AsyncIterator[Document]:
-    """`$sample` of `size` documents, or the whole collection when it holds fewer. Closing the
-    iterator before its end closes the server's cursor."""
+    """`$sample` of `size` documents (from age buckets with --stratify time), or the whole
+    collection when it holds fewer. Closing the iterator before its end closes the server's cursor."""
     if reads_whole(info, size):
-        command = {"find": {"filter": {}, "limit": size}}
+        documents = cursor_documents(client, info.namespace, {"find": {"filter": {}, "limit": size}}, options)
+    elif options.stratify == "time":
+        documents = stratified_documents(client, info, size, options)
     else:
-        command = {"aggregate": {"pipeline": [{"$sample": {"size": size}}], "cursor": {}}}
-    cursor = await awaited(command_cursor(client, info.namespace, command, options.max_time_ms, RAW_CODEC))
+        documents = cursor_documents(client, info.namespace, sample_command(size), options)
+    async with aclosing(documents):
+        async for document in documents:
+            yield document
+
+
+def sample_command(size: int, match: dict | None = None) -> dict:
+    """`$sample` of `size`, of the documents `match` selects when given."""
+    return {"aggregate": {"pipeline": [*([{"$match": match}] if match else []), {"$sample": {"size": size}}],
+                          "cursor": {}}}
+
+
+async def cursor_documents(client, namespace: str, command: dict, options: LiveOptions) -> AsyncIterator[Document]:
+    """Every document of a find or aggregate cursor, decoded, with its BSON size. Closing the
+    iterator before its end closes the server's cursor."""
+    cursor = await awaited(command_cursor(client, namespace, command, options.max_time_ms, RAW_CODEC))
     try:
         async for raw in cursor:
             data = bytes(raw.raw)  # a memoryview when the batch arrived raw (getMore)
@@ -486,6 +521,167 @@ async def sample_documents(client, info: CollectionInfo, size: int, options: Liv
     except GeneratorExit:
         await awaited(cursor.close())
         raise
+
+
+async def stratified_documents(client, info: CollectionInfo, size: int,
+                               options: LiveOptions) -> AsyncIterator[Document]:
+    """--stratify time: `size` documents drawn as equally as they allow from equal age buckets
+    (sources/strata.py), so recent documents are seen even when old ones are most of the
+    collection. One `$bucket` aggregate counts what each bucket holds (bucket_counts), then each
+    gets a `$match` on its range + `$sample` of its share (strata.share_out).
+
+    The age is the _id's ObjectId time (two reads of the _id index for its range) or the date
+    field `options.time_field` (the same sorted on that field: without an index on it each end
+    costs a collection scan, and so do the count and each bucket's sample). The buckets read go to
+    `info.strata`. Where no range can be split (the _ids are not ObjectIds and no --time-field,
+    no date, every document of the same time, too small a sample) a note says why and a plain
+    `$sample` is read. After a retried read the counts are those of the last attempt."""
+    field = options.time_field or "_id"
+    plan = await age_buckets(client, info, size, field, options)
+    if isinstance(plan, str):
+        info.strata, info.stratify_fallback = None, plan
+        add_note(info, f"--stratify time: {plan}; a plain $sample was read instead")
+        documents = cursor_documents(client, info.namespace, sample_command(size), options)
+        async with aclosing(documents):
+            async for document in documents:
+                yield document
+        return
+    object_ids = options.time_field is None
+    held = await bucket_counts(client, info, field, plan, options)
+    undated = 0 if object_ids else await undated_count(client, info, field, options)
+    asked = strata.share_out(size, held + ([undated] if undated else []))
+    info.strata, info.stratify_fallback = [strata.stratum_entry(bucket, count) for bucket, count in zip(plan, held)], None
+    filters = [bucket.filter(field, object_ids) for bucket in plan]
+    if undated:  # documents with no date in the field: a bucket of their own, not left unseen
+        info.strata.append(strata.undated_entry(undated))
+        filters.append(strata.undated_filter(field))
+    add_stratified_notes(info, options.time_field, plan, held, sum(asked), undated)
+    for match, entry, wanted in zip(filters, info.strata, asked):
+        if not wanted:
+            continue
+        documents = cursor_documents(client, info.namespace, sample_command(wanted, match), options)
+        async with aclosing(documents):
+            async for document in documents:
+                entry["documents"] += 1
+                yield document
+
+
+async def age_buckets(client, info: CollectionInfo, size: int, field: str,
+                      options: LiveOptions) -> list[strata.Bucket] | str:
+    """The age buckets of the collection, or why it cannot be split into any (in words)."""
+    count = strata.bucket_count(size)
+    if count < 2:
+        return (f"a sample of {size:,} is too small to split into age buckets of at least "
+                f"{strata.BUCKET_MIN_DOCS} documents")
+    ends = await time_range(client, info, field, options)
+    if isinstance(ends, str):
+        return ends
+    found = strata.buckets(*ends, count, whole_seconds=options.time_field is None)
+    if not found:
+        return f"every document has the same time ({strata.iso(ends[0])}): no age range to split"
+    return found
+
+
+async def time_range(client, info: CollectionInfo, field: str, options: LiveOptions) -> tuple[int, int] | str:
+    """The oldest and newest time (ms) of the collection: the smallest and largest `_id` (two
+    index reads), or of the date values of `field` (`$type: date`; an array's oldest and newest
+    date); or why there is none (in words)."""
+    by_id = options.time_field is None
+    ends = await asyncio.gather(*(end_document(client, info, field, order, options) for order in (1, -1)),
+                                return_exceptions=True)  # both finished before a failure is raised
+    failed = [end for end in ends if isinstance(end, BaseException)]
+    if failed:
+        raise failed[0]
+    oldest, newest = ends
+    times = []
+    for found, pick in ((oldest, min), (newest, max)):
+        if found is None:
+            return "the collection holds no document" if by_id else f"no document holds a date in '{field}'"
+        if by_id and not isinstance(found.get("_id"), bson.ObjectId):
+            return (f"its _ids are not all ObjectIds (one is {bson_type_of(found.get('_id'))}), so they "
+                    "tell no age: give --time-field with a date field")
+        dates = [value for value in map(strata.milliseconds, values_at(found, field)) if value is not None]
+        if not dates:
+            return f"no document holds a date in '{field}'"
+        times.append(pick(dates))
+    return times[0], times[1]
+
+
+async def end_document(client, info: CollectionInfo, field: str, order: int, options: LiveOptions) -> dict | None:
+    """The document first in `field` order (1: oldest, -1: newest), only that field; with
+    --time-field, among those holding a date there."""
+    by_id = options.time_field is None
+    command = {"find": {"filter": {} if by_id else {field: {"$type": "date"}}, "sort": {field: order},
+                        "limit": 1, "projection": {"_id": 0, field: 1}}}  # field "_id": {"_id": 1}
+    found = [document async for document, _ in cursor_documents(client, info.namespace, command, options)]
+    return found[0] if found else None
+
+
+def values_at(document: dict, path: str) -> list:
+    """The values at a dot-notation path, arrays transparent (`items.created`)."""
+    values = [document]
+    for key in path.split("."):
+        values = [item for value in values for item in (value if isinstance(value, list) else [value])]
+        values = [value[key] for value in values if isinstance(value, Mapping) and key in value]
+    return [item for value in values for item in (value if isinstance(value, list) else [value])]
+
+
+async def bucket_counts(client, info: CollectionInfo, field: str, plan: list[strata.Bucket],
+                        options: LiveOptions) -> list[int]:
+    """How many documents each bucket holds, in one aggregate: `$match` from the oldest time,
+    `$bucket` on the buckets' bounds. The same work as a `count` per bucket (every key of the
+    range is counted either way) in one command instead of ten. A document whose time is an
+    array counts in no bucket."""
+    object_ids = options.time_field is None
+    edges = strata.boundaries(plan, object_ids)
+    command = {"aggregate": {"pipeline": [
+        {"$match": {field: {"$gte": edges[0]}}},
+        {"$bucket": {"groupBy": f"${field}", "boundaries": edges, "default": "elsewhere"}},
+    ], "cursor": {}}}
+    counted = {strata.milliseconds(entry["_id"]): int(entry["count"])
+               async for entry, _ in cursor_documents(client, info.namespace, command, options)}
+    return [counted.get(bucket.start, 0) for bucket in plan]
+
+
+async def undated_count(client, info: CollectionInfo, field: str, options: LiveOptions) -> int:
+    """How many documents hold no date in `field` (--time-field): one aggregate `$match` +
+    `$count` (a collection scan without an index on the field)."""
+    command = {"aggregate": {"pipeline": [{"$match": strata.undated_filter(field)}, {"$count": "documents"}],
+                             "cursor": {}}}
+    found = [entry async for entry, _ in cursor_documents(client, info.namespace, command, options)]
+    return int(found[0]["documents"]) if found else 0
+
+
+def add_note(info: CollectionInfo, message: str) -> None:
+    """A note (exit 0) on the collection, once (a retried read makes the same one again)."""
+    if not any(problem.message == message for problem in info.problems):
+        info.problems.append(Problem(info.namespace, message, EXIT_OK))
+
+
+def add_stratified_notes(info: CollectionInfo, time_field: str | None, plan: list[strata.Bucket], held: list[int],
+                         asked: int, undated: int = 0) -> None:
+    """What a stratified sample is, on the collection: its buckets, that its shares are not
+    estimates of the whole collection, and the documents with no date, sampled apart."""
+    age = "the _id's ObjectId time" if time_field is None else f"'{time_field}'"
+    add_note(info, f"stratified sample: {len(plan)} age buckets of {age} from {strata.iso(plan[0].start)} to "
+                   f"{strata.iso(plan[-1].last)}, {asked:,} documents asked as equally as the buckets allow; its "
+                   "shares weigh every bucket alike, not by the documents it holds (old documents are "
+                   "under-weighted where they are most of the collection), so they are shares of the sample, "
+                   "not estimates of the collection's")
+    if undated:
+        add_note(info, f"{undated:,} documents hold no date in '{time_field}': they are sampled as a bucket of "
+                       "their own (strata entry with no from/to, undated: true)")
+
+
+def stratify_notes(specs: list[str], stratify: str | None) -> list[Problem]:
+    """--stratify with file sources: a note that it applies to live sources only (a file read
+    whole sees every age; a file sample stays uniform)."""
+    named_elsewhere = (redact.ENV_PREFIX, redact.FILE_PREFIX)  # env:/file: hold a URI, read later
+    files = [spec for spec in specs if not is_uri(spec) and not spec.startswith(named_elsewhere)]
+    if stratify is None or not files:
+        return []
+    return [Problem(files[0], "--stratify applies to live sources: a file read whole sees documents of "
+                    "every age, and a file sample (--sample-size) stays uniform", EXIT_OK)]
 
 
 class guard:
@@ -516,3 +712,10 @@ def _clean(error: Exception, uri: str) -> str:
     """The driver's message on one line, without any credential of the URI even if the driver
     echoed it or a piece of it (redact.py)."""
     return redact.clean_error(error, uri)
+
+
+def capped_sample_size(sample_size: int | None, max_docs: int | None) -> int:
+    """Documents sampled per collection: --sample-size (default DEFAULT_SAMPLE_SIZE), never more
+    than --max-docs (the documents read per collection, all passes together)."""
+    size = sample_size or DEFAULT_SAMPLE_SIZE
+    return size if max_docs is None else min(size, max_docs)
