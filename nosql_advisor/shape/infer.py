@@ -429,13 +429,17 @@ def _skew(node: _Node) -> dict | None:
     return {"distinct": len(counts), "top_count": top, "top_share": round(top / sum(counts.values()), 6)}
 
 
+def _merged_counts(mine: Counter | None, theirs: Counter | None) -> Counter | None:
+    """Value counts of two parts of one stream; None (not counted) when either part gave up."""
+    if mine is None or theirs is None:
+        return None
+    mine.update(theirs)
+    return mine
+
+
 def _merge_node(mine: _Node, theirs: _Node) -> None:
     mine.objects += theirs.objects
-    if mine.value_counts is not None:
-        if theirs.value_counts is None:
-            mine.value_counts = None
-        else:
-            mine.value_counts.update(theirs.value_counts)
+    mine.value_counts = _merged_counts(mine.value_counts, theirs.value_counts)
     mine.count += theirs.count
     mine.types.update(theirs.types)
     mine.array_count += theirs.array_count
@@ -445,11 +449,7 @@ def _merge_node(mine: _Node, theirs: _Node) -> None:
     mine.strings.merge(theirs.strings)
     mine.distinct.merge(theirs.distinct)
     mine.fractional_doubles += theirs.fractional_doubles
-    if mine.string_counts is not None:
-        if theirs.string_counts is None:
-            mine.string_counts = None
-        else:
-            mine.string_counts.update(theirs.string_counts)
+    mine.string_counts = _merged_counts(mine.string_counts, theirs.string_counts)
     for low, high, value_low, value_high in (("number_min", "number_max", theirs.number_min, theirs.number_max),
                                              ("date_min", "date_max", theirs.date_min, theirs.date_max),
                                              ("oid_min", "oid_max", theirs.oid_min, theirs.oid_max)):
