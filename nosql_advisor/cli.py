@@ -232,7 +232,9 @@ def check_stratify(stratify, time_field: str | None) -> str | None:
 
 def run_scan(sources: list[str], options: tuple[ScanOptions, list[Problem]], quiet: bool) -> Landscape:
     from nosql_advisor.scan import scan_sources
+    from nosql_advisor.shape.engine import engine_name
 
+    engine_name()  # a bad NOSQL_ADVISOR_ENGINE is one line (exit 2) before anything is read
     scan_options_, schema_problems = options
     with Reporter(enabled=None if not quiet else False) as reporter:
         landscape = scan_sources(sources, scan_options_, reporter)
@@ -312,7 +314,8 @@ def exit_code(landscape: Landscape) -> int:
 def shape(
     sources: Sources,
     json_output: Annotated[bool, typer.Option("--json", help="Print the shapes as JSON (the "
-                                              "`collections` of report.json) instead of tables. Example: "
+                                              "`collections` of report.json, each with the `engine` that "
+                                              "built it: native or python) instead of tables. Example: "
                                               "`shape dump/ --json > shapes.json`")] = False,
     db: Databases = None,
     collection: Collections = None,
@@ -353,7 +356,10 @@ def shape(
 
     shapes = [c.shape for c in landscape.collections]
     if json_output:
-        sys.stdout.write(json.dumps([s.to_dict() for s in shapes], indent=2) + "\n")
+        from nosql_advisor.shape.engine import engine_name
+
+        engine = engine_name()  # which engine built them: said in each shape, not part of the shape
+        sys.stdout.write(json.dumps([{**s.to_dict(), "engine": engine} for s in shapes], indent=2) + "\n")
     else:
         print_shapes(shapes, Console(), read_in_part=frozenset(
             c.info.namespace for c in landscape.collections if c.info.status != "complete"))

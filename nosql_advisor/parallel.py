@@ -1,13 +1,15 @@
-"""Reading one large file with several processes: decoding and inference spread over cores.
+"""Reading one large file with several processes: the file source's business (filesource.py).
 
 The main process only finds where whole records end (BSON length prefixes, newlines) and deals
 the file out in batches of about a megabyte; for a plain file a batch is just an offset and a
 length, and the worker reads the bytes itself, so next to nothing crosses between processes
 and the main process leaves the cores to the workers. (A gzip stream can only be read from its
-start: its batches carry the bytes.) Each worker decodes, infers and validates its batches
-with its own ShapeBuilder and ValidationTally, and the main process merges them at the end.
-Every accumulator merges exactly (counts, histograms, k-smallest hashes), so the shape is the
-one a single process gives; batches go to workers in a fixed rotation, so runs repeat.
+start: its batches carry the bytes.) Each worker makes its batches raw batches (the source's
+`to_raw`) and feeds them to a fresh Intake of the scan's kind (`intake.fresh()`: a builder of the
+same engine, new_builder, and the validation tally), and the main process merges them into the
+scan's intake at the end. Every accumulator merges exactly (counts, histograms, k-smallest
+hashes), so the shape is the one a single process gives; batches go to workers in a fixed
+rotation, so runs repeat.
 
 Workers never outlive the run: they ignore SIGINT (a Ctrl-C reaches the whole process group;
 the main process decides), die on the SIGTERM the main process sends when it stops early (an
@@ -28,9 +30,7 @@ from pathlib import Path
 
 from nosql_advisor import interrupt, redact
 from nosql_advisor.errors import AdvisorError, Problem
-from nosql_advisor.schema.load import DeclaredSchema
-from nosql_advisor.schema.validate import ValidationTally
-from nosql_advisor.shape import ShapeBuilder
+from nosql_advisor.sources.base import Intake, RawBatch
 from nosql_advisor.sources.files import Batch
 
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting processes costs more than it saves
@@ -47,18 +47,22 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def infer_in_workers(batches: Iterator[Batch], decode: Callable, path: Path, namespace: str, options,
-                     declared: DeclaredSchema | None,
-                     problems: list[Problem]) -> tuple[ShapeBuilder, ValidationTally | None, int]:
-    """Deal `batches` to `options.workers` processes; returns the merged builder and tally, and
+def in_parallel(path: Path, workers: int) -> bool:
+    """Whether a file read whole goes to several processes: more than one asked for, and large
+    enough (a sample smaller than the file goes through the reservoir, in one process)."""
+    return workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES
+
+
+def infer_in_workers(batches: Iterator[Batch], to_raw: Callable[[Batch, bytes, Path], RawBatch], path: Path,
+                     intake: Intake, workers: int, problems: list[Problem]) -> int:
+    """Deal `batches` to `workers` processes, each feeding a fresh copy of `intake`; their
+    intakes are merged into `intake`, their problems go to `problems` in file order. Returns
     the number of records the file held."""
-    workers = options.workers
-    builder_args = (namespace, options.max_paths, options.enum_limit, frozenset(options.tenant_keys))
     context = _context()
     inboxes = [context.Queue(maxsize=4) for _ in range(workers)]
     results = context.Queue()
     processes = [context.Process(target=_work, daemon=True,
-                                 args=(index, inboxes[index], results, decode, path, builder_args, declared,
+                                 args=(index, inboxes[index], results, to_raw, path, intake,
                                        os.getpid(), redact.run_key()))
                  for index in range(workers)]
     plain = not path.name.endswith(".gz")
@@ -77,14 +81,13 @@ def infer_in_workers(batches: Iterator[Batch], decode: Callable, path: Path, nam
         process.join(timeout=5)
         if process.is_alive():
             process.kill()
-    builder, tally = parts[0][1], parts[0][2]
-    for _, other_builder, other_tally, _, _ in parts[1:]:
-        builder.merge(other_builder)
-        if tally is not None:
-            tally.merge(other_tally)
-    found = sorted((p for part in parts for p in part[3]), key=lambda item: item[0])
+    merged = parts[0][1]
+    for _, other, _, _ in parts[1:]:
+        merged.merge(other)
+    intake.adopt(merged)
+    found = sorted((p for part in parts for p in part[2]), key=lambda item: item[0])
     problems.extend(problem for _, problem in found)
-    return builder, tally, sum(part[4] for part in parts)
+    return sum(part[3] for part in parts)
 
 
 def _collect(results, processes) -> list:
@@ -125,26 +128,22 @@ def _die_with_parent() -> None:
             pass
 
 
-def _work(index, inbox, results, decode, path, builder_args, declared, parent: int, run_key: bytes) -> None:
+def _work(index, inbox, results, to_raw, path, template: Intake, parent: int, run_key: bytes) -> None:
     interrupt.reset_in_child()
     redact.use_run_key(run_key)  # the run's fingerprint key, also under spawn (fork inherits it anyway)
     _die_with_parent()
     if os.getppid() != parent:  # the main process died before the kernel was asked
         os._exit(1)
-    builder = ShapeBuilder(*builder_args)
-    tally = ValidationTally(declared) if declared is not None and declared.schema is not None else None
+    intake = template.fresh()  # the builder made here, by new_builder: the same engine in every process
     found: list = []
     records = 0
     with open(path, "rb") as handle:
         while (batch := inbox.get()) is not None:
             data = batch.data if batch.data is not None else os.pread(handle.fileno(), batch.length, batch.offset)
-            problems: list[Problem] = []
-            documents, count = decode(batch, data, path, problems)
-            records += count
-            for document in documents:
-                builder.add(*document)
-                if tally is not None:
-                    tally.add(document[0])
+            raw = to_raw(batch, data, path)
+            records += raw.records
+            problems: list[Problem] = []  # past the cap counted (Omitted), not kept: a bounded list goes back
+            intake.feed(raw).hand_to(problems)
             found.extend(((batch.number, order), problem) for order, problem in enumerate(problems))
-    builder.flush()
-    results.put((index, builder, tally, found, records))
+    intake.flush()
+    results.put((index, intake, found, records))

@@ -1,8 +1,11 @@
 """From source specs to a landscape: every selected collection with its shape.
 
 This is the library entry point the CLI calls; it holds the order of work and nothing
-else: find collections, read or sample their documents, and in one pass infer their shapes
-and validate them against the declared schemas.
+else. Every source (a live server, dump and export files) yields its collections, each with its
+metadata and its documents as raw-BSON batches (sources/base.py); the scan only wires them to
+an inference pass (a builder of the engine in use, shape/engine.py) and, when a schema is
+declared, the validation tally, with progress, stops and notes. How a source reads (whole,
+sampled, in several processes) is the source's business.
 """
 
 from __future__ import annotations
@@ -10,24 +13,25 @@ from __future__ import annotations
 import asyncio
 import gc
 from contextlib import contextmanager
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nosql_advisor.confidence import add_intervals
 from nosql_advisor import exact
 from nosql_advisor.errors import EXIT_OK, AdvisorError, Problem, ProblemList
-from nosql_advisor.parallel import PARALLEL_MIN_BYTES, infer_in_workers
 from nosql_advisor.progress import Reporter
 from nosql_advisor.redact import resolve_source, scrub
 from nosql_advisor.rules import TENANT_KEYS
 from nosql_advisor.schema.load import DeclaredSchema, declared_from_options
 from nosql_advisor.schema.validate import ValidationResult, ValidationTally
-from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape, ShapeBuilder
+from nosql_advisor.shape import DEFAULT_MAX_PATHS, CollectionShape
+from nosql_advisor.shape.engine import new_builder
 from nosql_advisor.shape.infer import MAX_WALK_DEPTH
-from nosql_advisor.sources import dump, export, live
-from nosql_advisor.sources.base import CollectionInfo, Document, Selection, reservoir, split_namespace
-from nosql_advisor.sources.files import file_kind, find_collection_files, namespace_of, printable
+from nosql_advisor.sources import live
+from nosql_advisor.sources.base import CollectionInfo, RawBatch, Selection
+from nosql_advisor.sources.filesource import FileCollection, file_collections
+from nosql_advisor.sources.files import printable
+from nosql_advisor.sources.legacy_types import decode_run
 
 
 @dataclass(frozen=True)
@@ -58,32 +62,92 @@ class Collection:
     validation: ValidationResult | None = None
 
 
+class Intake:
+    """Where a collection's batches go (sources/base.py's Intake): a builder of the engine in
+    use, and the validation tally when a schema is declared. Only the tally needs decoded
+    documents: with a schema the Python engine gets the documents decoded once for both; the
+    native one reads the bytes and the tally gets its own decode."""
+
+    def __init__(self, builder_args: tuple, declared: DeclaredSchema | None) -> None:
+        self.builder_args, self.declared = builder_args, declared
+        self.builder = new_builder(*builder_args)
+        has_schema = declared is not None and declared.schema is not None
+        self.tally = ValidationTally(declared) if has_schema else None
+        self.documents = 0
+
+    def feed(self, batch: RawBatch) -> ProblemList:
+        """The batch's documents in the source's order (runs of raw BSON to `add_raw`, documents
+        the source decoded to `add`); a raw one that does not decode becomes what the source
+        says (a problem, or a document read another way). Returns the batch's problems."""
+        problems = ProblemList()
+        problems.extend(batch.problems)
+        for piece in batch.pieces():
+            if len(piece) == 2:  # a document the source decoded (an export line libbson cannot take)
+                self._add(*piece)
+                continue
+            first, data, starts = piece
+            if self.tally is not None and self.builder.engine == "python":
+                documents, failures = decode_run(data, starts)  # decoded once, for the builder and the tally
+                for _, document, size in documents:
+                    self._add(document, size)
+            else:
+                failures = self.builder.add_raw(data, starts)
+                self.documents += len(starts) - len(failures)
+                if self.tally is not None:
+                    failed = {index for index, _ in failures}
+                    for index, document, _ in decode_run(data, starts)[0]:
+                        if index not in failed:
+                            self.tally.add(document)
+            for index, why in failures:
+                rescued = batch.undecodable(first + index, why)
+                if isinstance(rescued, Problem):
+                    problems.append(rescued)
+                else:
+                    self._add(*rescued)
+        return problems
+
+    def _add(self, document, size: int) -> None:
+        self.builder.add(document, size)
+        self.documents += 1
+        if self.tally is not None:
+            self.tally.add(document)
+
+    def fresh(self) -> Intake:
+        return Intake(self.builder_args, self.declared)
+
+    def merge(self, other: Intake) -> None:
+        self.builder.merge(other.builder)
+        if self.tally is not None:
+            self.tally.merge(other.tally)
+        self.documents += other.documents
+
+    def adopt(self, other: Intake) -> None:
+        self.builder, self.tally, self.documents = other.builder, other.tally, other.documents
+
+    def flush(self) -> None:
+        self.builder.flush()
+
+
 class _Pass:
     """One pass over a collection's documents: shape inference, and validation when declared."""
 
     def __init__(self, info: CollectionInfo, options: ScanOptions) -> None:
         self.info = info
-        self.builder = ShapeBuilder(info.namespace, options.max_paths, options.enum_limit,
-                                    frozenset(options.tenant_keys))
         origin = "server validator" if info.kind == "live" else "dump metadata"
         self.server = declared_from_options(info.namespace, info.options, origin)
         self.declared = options.schemas.get(info.namespace) or self.server
-        has_schema = self.declared is not None and self.declared.schema is not None
-        self.tally = ValidationTally(self.declared) if has_schema else None
-
-    def add(self, document: dict, size: int) -> None:
-        self.builder.add(document, size)
-        if self.tally is not None:
-            self.tally.add(document)
+        self.intake = Intake((info.namespace, options.max_paths, options.enum_limit, frozenset(options.tenant_keys)),
+                             self.declared)
 
     def finish(self) -> Collection:
-        shape = self.builder.finish(self.info.estimated_count)
+        shape = self.intake.builder.finish(self.info.estimated_count)
         shape.method = self.info.method
         shape.strata = self.info.strata
         shape.stratify_fallback = self.info.stratify_fallback
         add_intervals(shape)
         _add_notes(self.info, shape)
-        validation = self.tally.result() if self.tally is not None else None
+        tally = self.intake.tally
+        validation = tally.result() if tally is not None else None
         return Collection(self.info, shape, self.server, self.declared, validation)
 
 
@@ -155,95 +219,13 @@ def _path_kind(found: list[Collection]) -> str:
 
 # -- files ------------------------------------------------------------------------------
 
-READERS: dict[str, tuple[Callable, Callable]] = {
-    "dump": (dump.read_bson_records, dump.decode_bson_record),
-    "export": (export.read_export_records, export.decode_export_record),
-}
-BATCHED: dict[str, tuple[Callable, Callable]] = {
-    "dump": (dump.bson_batches, dump.decode_bson_batch),
-    "export": (export.ndjson_batches, export.decode_ndjson_batch),
-}
-
-
 def scan_path(source: Path, options: ScanOptions, reporter: Reporter,
               problems: list[Problem] | None = None) -> list[Collection]:
     """Every selected collection file under `source`. What cannot be read (a folder, a file) is
     a problem in `problems` and the rest is read."""
     problems = ProblemList() if problems is None else problems
-    collections = []
-    for path in find_collection_files(source, problems):
-        namespace = namespace_of(path)
-        for named in (path.parent, path):  # the database folder, then the file
-            if printable(named.name) != named.name:
-                problems.append(_odd_name(path, named, namespace))
-        if options.selection.wants(*split_namespace(namespace)):
-            collection = scan_file(path, namespace, options, reporter)
-            if collection is None:
-                problems.append(Problem(printable(str(path)), f"cannot read this file ({unreadable(path)}); skipped"))
-            else:
-                collections.append(collection)
-    return collections
-
-
-def _odd_name(path: Path, named: Path, namespace: str) -> Problem:
-    """A file or folder name that is not UTF-8 cannot be a MongoDB collection or database name
-    (bad input, exit 2); one holding control characters can, and is only shown escaped (a note)."""
-    what = "file" if named == path else "database folder"
-    if named.name.encode("utf-8", "surrogateescape") != named.name.encode("utf-8", "replace"):
-        return Problem(printable(str(path)), f"the {what} name is not UTF-8, so not a MongoDB name; "
-                       f"read as {printable(namespace)}")
-    return Problem(printable(str(path)), f"the {what} name holds control characters; read as {printable(namespace)}",
-                   EXIT_OK)
-
-
-def unreadable(path: Path) -> str | None:
-    """Why `path` cannot be opened for reading (None: it can)."""
-    try:
-        with open(path, "rb"):
-            return None
-    except OSError as error:
-        return (error.strerror or str(error)).lower()
-
-
-def scan_file(path: Path, namespace: str, options: ScanOptions, reporter: Reporter) -> Collection | None:
-    """One collection file read (or sampled) into its shape; None when it cannot be opened."""
-    if unreadable(path) is not None:
-        return None
-    kind = file_kind(path)
-    info = CollectionInfo(namespace=namespace, location=printable(str(path)), kind=kind, problems=ProblemList())
-    if kind == "dump":
-        info.indexes, info.options, info.has_metadata = dump.load_metadata(path, info.problems)
-    one_pass = _Pass(info, options)
-    task = reporter.task(f"reading {printable(path.name)}", path.stat().st_size)
-    stops: list[Problem] = []
-    with paused_gc():
-        read_or_sample(path, one_pass, options, task.advance, stops)
-    task.finish()
-    stopped = [_with_count(stop, _documents_read(one_pass)) for stop in stops]
-    info.problems.extend(stopped)
-    if stopped:  # the file ends before the collection does: read only in part (exit 4)
-        info.status, info.status_reason = "incomplete", f"{stopped[-1].where}: {stopped[-1].message}"
-    return one_pass.finish()
-
-
-def read_or_sample(path: Path, one_pass: _Pass, options: ScanOptions, advance, stops: list[Problem]) -> None:
-    """The file into `one_pass`: whole when no limit is set or the file holds no more records
-    than it (method "full"), else a seeded uniform sample of the limit ("file-sample", with the
-    file's record count as the estimate, so intervals get the finite population correction)."""
-    info = one_pass.info
-    limit = sample_limit(options)
-    whole = limit is None or _fits_in(path, info.kind, limit)
-    info.method = "full" if whole else "file-sample"
-    if whole and (info.kind == "dump" or export.is_ndjson(path)):
-        read_whole_file(path, one_pass, options, advance, stops)
-        return
-    selection = replace(options.selection, sample_size=None if whole else limit)
-    for document, size in read_file_documents(path, info, selection, advance, stops):
-        one_pass.add(document, size)
-    if not whole and (info.estimated_count or 0) <= limit:
-        info.method = "full"  # the sample kept every record (a JSON array is not counted first)
-    elif not whole:
-        info.problems.append(_unsampled_note(info, limit))
+    return [read_file(found, options, reporter)
+            for found in file_collections(source, options.selection, sample_limit(options), options.workers, problems)]
 
 
 def sample_limit(options: ScanOptions) -> int | None:
@@ -252,59 +234,29 @@ def sample_limit(options: ScanOptions) -> int | None:
     return min(limits) if limits else None
 
 
-def _fits_in(path: Path, kind: str, limit: int) -> bool:
-    """Whether the file holds no more than `limit` records, so a sample of `limit` is the whole
-    file and is read whole: faster, in bounded memory (the reservoir would hold every raw record)
-    and exact (no intervals). The count is cheap and stops once past `limit`: BSON lengths are
-    sought past, NDJSON lines are counted in binary chunks. A JSON array (or --pretty output) is
-    not counted first: finding where its values end is about half of what reading it costs (13.8
-    s of 25.1 s for 20,000 orders documents), so a count would make every sample of it slower; it
-    goes to the reservoir, and a reservoir that kept every record is called a full read
-    afterwards (read_or_sample)."""
-    if kind == "dump":
-        return dump.count_bson_records(path, at_most=limit + 1) <= limit
-    return export.is_ndjson(path) and export.count_ndjson_records(path, at_most=limit) <= limit
-
-
-def _documents_read(one_pass: _Pass) -> int:
-    """Documents read before a stop: decoded ones of a whole read, records seen by a sample."""
-    if one_pass.info.method == "file-sample":
-        return one_pass.info.estimated_count or 0
-    one_pass.builder.flush()
-    return one_pass.builder.root.objects
+def read_file(found: FileCollection, options: ScanOptions, reporter: Reporter) -> Collection:
+    """One collection file into its shape (the source reads it whole or samples it)."""
+    info = found.info
+    one_pass = _Pass(info, options)
+    task = reporter.task(f"reading {printable(found.path.name)}", found.path.stat().st_size)
+    stops: list[Problem] = []
+    with paused_gc():
+        found.fill(one_pass.intake, task.advance, stops)
+    task.finish()
+    read = (info.estimated_count or 0) if info.method == "file-sample" else one_pass.intake.documents
+    stopped = [_with_count(stop, read) for stop in stops]
+    info.problems.extend(stopped)
+    if stopped:  # the file ends before the collection does: read only in part (exit 4)
+        info.status, info.status_reason = "incomplete", f"{stopped[-1].where}: {stopped[-1].message}"
+    return one_pass.finish()
 
 
 def _with_count(stop: Problem, documents: int) -> Problem:
     """A problem that stopped the reading (a truncation, a broken stream), saying exactly how
-    many documents before it were read."""
+    many documents before it were read (records seen, for a file sample)."""
     read = {0: "no document before it was read", 1: "the 1 document before it was read"}.get(
         documents, f"the {documents:,} documents before it were read")
     return Problem(stop.where, f"{stop.message}; {read}", stop.exit_code)
-
-
-def read_whole_file(path: Path, one_pass: _Pass, options: ScanOptions, advance, stops: list[Problem]) -> None:
-    """Every document of a BSON or NDJSON file, batch by batch, in this process or in several.
-    A problem that stops the reading (truncation, a broken gzip stream) goes to `stops`."""
-    info = one_pass.info
-    read_batches, decode_batch = BATCHED[info.kind]
-    batches = read_batches(path, info.problems, advance, stops=stops)
-    if _in_parallel(path, options):
-        one_pass.builder, one_pass.tally, info.estimated_count = infer_in_workers(
-            batches, decode_batch, path, info.namespace, options, one_pass.declared, info.problems)
-    else:
-        info.estimated_count = 0
-        for batch in batches:
-            documents, records = decode_batch(batch, batch.data, path, info.problems)
-            info.estimated_count += records
-            for document, size in documents:
-                one_pass.add(document, size)
-
-
-def _in_parallel(path: Path, options: ScanOptions) -> bool:
-    """Several processes for a large file read whole (read_whole_file; a sample smaller than
-    the file goes through the reservoir, in one process). A --sample-size at least the file's
-    records is a whole read too, so the sample size is not looked at here."""
-    return options.workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES
 
 
 @contextmanager
@@ -318,55 +270,6 @@ def paused_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def read_file_documents(path: Path, info: CollectionInfo, selection: Selection, advance,
-                        stops: list[Problem] | None = None) -> Iterator[Document]:
-    """Every document of the file, or a seeded uniform sample of `selection.sample_size`.
-
-    Sets `info.estimated_count` to the number of documents in the file once it is read. A
-    problem that stops the reading goes to `stops` (to `info.problems` when not given)."""
-    read_records, decode_record = READERS[info.kind]
-    stops = info.problems if stops is None else stops
-    last: list = []
-    counted = _counting(read_records(path, info.problems, advance, stops=stops), info, path, last)
-    if selection.sample_size is not None:
-        counted = reservoir(counted, selection.sample_size, selection.seed)
-        if last and not any(record is last[0] for record in counted):
-            _check_last(last[0], decode_record, path, info)
-    for record in counted:
-        document = decode_record(record, path, info.problems)
-        if document is not None:
-            yield document
-
-
-def _counting(records: Iterator, info: CollectionInfo, path: Path, last: list) -> Iterator:
-    """The records, counted into `info.estimated_count`; the last one is kept in `last`. A BSON
-    record whose last byte is not the 0 every document ends with is decoded here (cheap: only
-    such records), so a damaged length inside the file is reported and not counted, as a whole
-    read skips it, even when the sample does not draw it."""
-    info.estimated_count = 0
-    for record in records:
-        if info.kind == "dump" and record[0][-1:] != b"\0":
-            if dump.decode_bson_record(record, path, info.problems) is None:
-                continue
-        info.estimated_count += 1
-        last[:] = [record]
-        yield record
-
-
-def _check_last(record, decode_record, path: Path, info: CollectionInfo) -> None:
-    """The file's last record, when the sample did not draw it, is still decoded (one record):
-    a truncated last line is reported as a whole read reports it, and not counted."""
-    if decode_record(record, path, info.problems) is None:
-        info.estimated_count -= 1
-
-
-def _unsampled_note(info: CollectionInfo, decoded: int) -> Problem:
-    """What a file sample cannot see: the records it did not draw were counted, not decoded."""
-    return Problem(info.namespace, f"{info.estimated_count or 0:,} records counted, {decoded:,} decoded: the records "
-                   "not sampled were counted, not decoded, so damage in them is not seen; read the file whole "
-                   "to check every record", EXIT_OK)
 
 
 def _nothing_read(info: CollectionInfo) -> str:
@@ -454,12 +357,12 @@ async def _sample_collection(reader: live.Reader, info: CollectionInfo, size: in
     one_pass = _Pass(info, options)
     task = reporter.task(f"sampling {info.namespace}", min(size, info.estimated_count or 0) or None)
 
-    def add(document: dict, bson_size: int) -> None:
-        one_pass.add(document, bson_size)
-        task.advance(1)
+    def feed(batch: RawBatch) -> None:
+        info.problems.extend(one_pass.intake.feed(batch))
+        task.advance(batch.records)
 
     reason = info.status_reason
-    await reader.sample_into(info, size, add)
+    await reader.sample_into(info, size, feed)
     task.finish()
     collection = one_pass.finish()
     if operators is not None:

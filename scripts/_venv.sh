@@ -15,7 +15,9 @@ ensure_venv() {  # ensure_venv EXTRAS (e.g. "test" or "demo")
     "$python" -m venv .venv
   fi
   local stamp=".venv/.installed-$1"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  local changed=""  # the C core is built at install time: a newer source means reinstall
+  [ -f "$stamp" ] && changed="$(find pyproject.toml setup.py nosql_advisor/native -newer "$stamp" -print -quit 2>/dev/null)"
+  if [ ! -f "$stamp" ] || [ -n "$changed" ]; then
     echo "installing nosql-advisor[$1] into .venv" >&2
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$1]"
     touch "$stamp"

@@ -24,7 +24,7 @@ step() { echo "wheel smoke: $*" >&2; }
 step "copying the checkout to $work/src"
 mkdir "$work/src"
 tar -C "$ROOT" --exclude=./.venv --exclude=./.git --exclude=./build --exclude=./dist \
-    --exclude='*.egg-info' --exclude=__pycache__ --exclude=.pytest_cache --exclude=.hypothesis \
+    --exclude='*.egg-info' --exclude=__pycache__ --exclude='*.so' --exclude=.pytest_cache --exclude=.hypothesis \
     --exclude=./out --exclude=./demo-report --exclude=./bench-work -cf - . | tar -C "$work/src" -xf -
 
 step "creating a fresh venv"
@@ -45,6 +45,11 @@ for name in sorted(missing):
 sys.exit(1 if missing else 0)
 PY
 
+"$py" - "${wheels[0]}" <<'PY' || fail "the wheel holds no native inference core (nosql_advisor/_shapecore*.so): was a C compiler there?"
+import sys, zipfile
+sys.exit(0 if any(n.startswith("nosql_advisor/_shapecore") for n in zipfile.ZipFile(sys.argv[1]).namelist()) else 1)
+PY
+
 step "installing $(basename "${wheels[0]}") and its dependencies"
 "${pip[@]}" install "${wheels[0]}" >&2
 
@@ -57,6 +62,10 @@ case "$where" in
   "$work/venv/"*) ;;
   *) fail "nosql_advisor was imported from $where, not from the fresh venv" ;;
 esac
+
+step "the installed engine"
+engine="$("$py" -c 'from nosql_advisor.shape.engine import engine_name; print(engine_name())')"
+[ "$engine" = native ] || fail "the installed wheel runs the $engine engine, not the native core"
 
 step "nosql-advisor rules DM101"
 "$cli" rules DM101 > rules-DM101.md || fail "nosql-advisor rules DM101 exited $?"
@@ -112,5 +121,17 @@ if not problems:
 for problem in problems:
     print(f"wheel smoke test FAILED: {problem}", file=sys.stderr)
 sys.exit(1 if problems else 0)
+PY
+# The core is optional: without a compiler the install must still succeed and run Python.
+step "building a wheel with no C compiler (CC=false)"
+CC=false "${pip[@]}" wheel --no-deps --wheel-dir "$work/dist-nocc" "$work/src" >&2 \
+    || fail "building without a C compiler failed: the extension must be optional"
+plain=("$work"/dist-nocc/nosql_advisor-*.whl)
+"${pip[@]}" install --force-reinstall --no-deps "${plain[0]}" >&2
+"$cli" shape demo-dump --json > shapes-nocc.json || fail "shape with the Python engine exited $?"
+"$py" - shapes-nocc.json <<'PY' || fail "without a compiler the shapes do not say engine python"
+import json, sys
+shapes = json.load(open(sys.argv[1]))
+sys.exit(0 if shapes and all(s.get("engine") == "python" for s in shapes) else 1)
 PY
 step "passed ($(basename "${wheels[0]}"))"

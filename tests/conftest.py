@@ -110,3 +110,28 @@ def check_live_markers(items) -> None:
     if unmarked:
         raise pytest.UsageError("these tests reach a server but are not marked @pytest.mark.live: "
                                 + ", ".join(unmarked))
+
+
+# The tests whose outcome depends on the inference engine (the shape they infer, the problems
+# damaged input gives, the findings read off a shape): scripts/test runs `-m engine` a second time
+# with NOSQL_ADVISOR_ENGINE=python, so the reference stays tested where the native core is built.
+# Module -> ALL, or the test-name prefixes that infer (the rest of those modules is about reading
+# files: line caps, permissions, names). test_engine_sameness.py is not here: it runs both engines
+# itself. The set runs in about 2 minutes on CI's machine.
+ALL = ("test_",)
+ENGINE_TESTS = {
+    "test_infer.py": ALL, "test_bson_types.py": ALL, "test_rows.py": ALL, "test_parallel.py": ALL,
+    "test_file_sampling.py": ALL, "test_rules_invariants.py": ALL, "test_rules_evolution.py": ALL,
+    "test_rules_duplication.py": ALL, "test_rules_strings.py": ALL, "test_rules_scale.py": ALL,
+    "test_bad_input.py": ALL, "test_sources.py": ALL,
+    "test_properties.py": ("test_a_whole_scan_infers", "test_random_byte_damage"),
+    "test_bad_files.py": ("test_every_bad_input_is", "test_a_truncated_small_json_gz",
+                          "test_a_document_over_16_mib", "test_a_document_just_under_16_mib"),
+}
+
+
+def pytest_itemcollected(item):
+    """Mark `engine` the tests of ENGINE_TESTS as they are collected (before `-m` selects)."""
+    prefixes = ENGINE_TESTS.get(item.path.name)
+    if prefixes and item.name.startswith(prefixes):
+        item.add_marker(pytest.mark.engine)

@@ -18,7 +18,7 @@ from pymongo.errors import WriteError
 
 from nosql_advisor.bsontypes import UNDEFINED, DBPointer, Symbol, bson_type_of
 from nosql_advisor.parallel import infer_in_workers
-from nosql_advisor.scan import ScanOptions, scan_sources
+from nosql_advisor.scan import Intake, ScanOptions, scan_sources
 from nosql_advisor.schema.dialect import check_schema, validator_for
 from nosql_advisor.schema.drift import drift_findings
 from nosql_advisor.schema.generate import generate_validator
@@ -27,7 +27,8 @@ from nosql_advisor.schema.validate import ValidationTally
 from nosql_advisor.shape import ShapeBuilder
 from nosql_advisor.shape.infer import infer_shape
 from nosql_advisor.sources import dump, export
-from nosql_advisor.sources.base import CODEC_OPTIONS, Selection
+from nosql_advisor.sources.base import CODEC_OPTIONS, Selection, decode_batch
+from nosql_advisor.sources.files import Batch
 from nosql_advisor.sources.legacy_types import decode_many, decode_one, loads_json
 
 # -- BSON written by hand ---------------------------------------------------------------------
@@ -323,14 +324,16 @@ def test_json_util_reading_keeps_the_types_where_libbson_refuses_the_line(tmp_pa
 def test_worker_processes_give_the_shape_of_one_process(tmp_path):
     path = write_dump(tmp_path)
     alone = ShapeBuilder("shop.legacy")
-    documents, _ = dump.decode_bson_batch(None, path.read_bytes(), path, [])
+    data = path.read_bytes()
+    documents, _ = decode_batch(dump.raw_batch(Batch(0, 0, len(data), data), data, path))
     for document_and_size in documents:
         alone.add(*document_and_size)
     problems = []
-    builder, _, records = infer_in_workers(dump.bson_batches(path, problems, lambda _: None), dump.decode_bson_batch,
-                                           path, "shop.legacy", ScanOptions(workers=2), None, problems)
+    intake = Intake(("shop.legacy",), None)
+    records = infer_in_workers(dump.bson_batches(path, problems, lambda _: None), dump.raw_batch,
+                               path, intake, 2, problems)
     assert records == 3 and problems == []
-    in_workers = builder.finish()
+    in_workers = intake.builder.finish()
     assert_expected_shape(in_workers)
     assert in_workers.to_dict() == alone.finish().to_dict()
 

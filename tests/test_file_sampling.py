@@ -11,7 +11,7 @@ from pathlib import Path
 import bson
 import pytest
 
-from nosql_advisor import scan as scan_module
+from nosql_advisor.sources import filesource
 from nosql_advisor.confidence import wilson_interval
 from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.sources.base import Selection
@@ -101,7 +101,7 @@ def test_a_sample_of_at_least_the_file_does_not_go_through_the_reservoir(files, 
     def no_reservoir(*args, **kwargs):
         raise AssertionError("the reservoir was used for a sample as large as the file")
 
-    monkeypatch.setattr(scan_module, "reservoir", no_reservoir)
+    monkeypatch.setattr(filesource, "reservoir", no_reservoir)
     for kind in ("bson", "ndjson.gz"):
         collection, _ = scan_one(files[kind], sample_size=DOCUMENTS + 1)
         assert collection.shape.sampled == DOCUMENTS

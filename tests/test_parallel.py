@@ -10,8 +10,8 @@ import bson
 import pytest
 from bson import Decimal128, ObjectId, json_util
 
-from nosql_advisor import scan as scan_module
-from nosql_advisor.scan import ScanOptions, _in_parallel, scan_sources
+from nosql_advisor import parallel
+from nosql_advisor.scan import ScanOptions, scan_sources
 from nosql_advisor.schema.load import DeclaredSchema
 from nosql_advisor.sources import files
 
@@ -23,7 +23,7 @@ def an_eighth_of_the_sizes(monkeypatch):
     """The parallel path at an eighth of its real sizes (files from 8 MiB -> 256 KiB, batches of
     1 MiB -> 32 KiB): the files below still deal out dozens of batches to each worker, in a
     second of the time."""
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", MIN_BYTES)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", MIN_BYTES)
     monkeypatch.setattr(files, "BLOCK_BYTES", 32 << 10)
 
 
@@ -49,7 +49,7 @@ def test_large_files_read_in_several_processes_give_the_same_report(tmp_path):
     declared = {"shop.orders": DeclaredSchema("shop.orders", schema, "test")}
     one = scan_sources([str(dump)], ScanOptions(workers=1, schemas=declared))
     many = scan_sources([str(dump)], ScanOptions(workers=3, schemas=declared))
-    assert _in_parallel(dump, ScanOptions(workers=3))
+    assert parallel.in_parallel(dump, 3)
     assert json.dumps(one.collections[0].shape.to_dict()) == json.dumps(many.collections[0].shape.to_dict())
     assert one.collections[0].validation == many.collections[0].validation
     assert one.collections[0].validation.failed > 0
@@ -82,7 +82,7 @@ def test_a_large_gzip_export_is_shipped_to_workers_and_a_broken_tail_is_reported
     export = tmp_path / "shop" / "blobs.json.gz"
     export.parent.mkdir()
     export.write_bytes(data[: len(data) - 1000])  # the stream ends early
-    assert export.stat().st_size >= 3 * MIN_BYTES and _in_parallel(export, ScanOptions(workers=2))
+    assert export.stat().st_size >= 3 * MIN_BYTES and parallel.in_parallel(export, 2)
     one = scan_sources([str(export)], ScanOptions(workers=1))
     many = scan_sources([str(export)], ScanOptions(workers=2))
     assert json.dumps(one.collections[0].shape.to_dict()) == json.dumps(many.collections[0].shape.to_dict())

@@ -164,10 +164,10 @@ def test_worker_processes_count_what_one_process_counts(tmp_path, monkeypatch):
     """parallel.py pickles each worker's builder and merges them: the invariants (and the
     evolution tally) come out as from one process. Small batches, so that many batches go to
     each of the two workers."""
-    import nosql_advisor.scan as scan_module
+    import nosql_advisor.parallel as parallel
     import nosql_advisor.sources.files as files
 
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(files, "BLOCK_BYTES", 16 << 10)
     documents = [{**order, **({"shipped_at": START} if number % 3 else {})}
                  for number, order in enumerate(orders(3000, off=40))]
@@ -176,6 +176,6 @@ def test_worker_processes_count_what_one_process_counts(tmp_path, monkeypatch):
     dump.write_bytes(b"".join(bson.encode(d) for d in documents))
     one = scan_sources([str(dump)], ScanOptions(workers=1)).collections[0].shape
     many = scan_sources([str(dump)], ScanOptions(workers=2)).collections[0].shape
-    assert scan_module._in_parallel(dump, ScanOptions(workers=2))
+    assert parallel.in_parallel(dump, 2)
     assert many.invariants == one.invariants != []
     assert many.evolution == one.evolution

@@ -127,15 +127,15 @@ def corpus_datasets() -> list:
 def test_generated_validators_accept_their_corpus_sample(database, dataset):
     """Generate from a seeded sample of the dataset, then insert exactly that sample under
     validationAction 'error': the server must reject nothing."""
-    from nosql_advisor.sources.base import CollectionInfo, Selection
-    from nosql_advisor.scan import read_file_documents
+    from nosql_advisor.sources.base import Selection, decode_batch
+    from nosql_advisor.sources.filesource import open_collection
 
     selection = Selection(sample_size=CORPUS_SAMPLE, seed=7)
     shape = scan_sources([str(dataset)], ScanOptions(selection=selection)).collections[0].shape
     validator = generate_validator(shape)
     assert check_schema(validator["$jsonSchema"]) == []
-    info = CollectionInfo(namespace=shape.namespace, location=str(dataset), kind="export")
-    sample = [document for document, _ in read_file_documents(dataset, info, selection, lambda n: None)]
+    found = open_collection(dataset, shape.namespace, selection.sample_size, selection.seed)
+    sample = [document for batch in found.batches(lambda n: None, []) for document, _ in decode_batch(batch)[0]]
     assert len(sample) == shape.sampled
     name = f"corpus_{dataset.parent.name[:20]}_{dataset.name.split('.')[0]}"
     collection = database.create_collection(name, validator=validator, validationAction="error")

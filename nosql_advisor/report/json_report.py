@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bson import json_util
 
+from nosql_advisor.shape.engine import engine_name
 from nosql_advisor import __version__
 from nosql_advisor.advise import Advice
 from nosql_advisor.coverage import coverage
@@ -40,7 +41,7 @@ def build_report(landscape: Landscape, advice: Advice | None = None, generated_a
     add_scale_risks(collections, findings, advice, indexes_known, advice.tenant_keys)
     return {
         "version": REPORT_VERSION,
-        "tool": {"name": "nosql-advisor", "version": __version__},
+        "tool": {"name": "nosql-advisor", "version": __version__, "engine": engine_name()},
         "generated_at": moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
         "sources": landscape.sources,
         "collections": collections,

@@ -18,6 +18,7 @@ from itertools import chain, compress, repeat
 from operator import attrgetter, is_, itemgetter, methodcaller, mul
 
 from bson import Code, Decimal128, Int64, ObjectId
+from bson.errors import BSONError
 
 from nosql_advisor.bsontypes import (
     INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, bson_type_of, type_name_of_subclass,
@@ -25,17 +26,20 @@ from nosql_advisor.bsontypes import (
 from nosql_advisor.confidence import unseen_chance
 from nosql_advisor.redact import refuse_values
 from nosql_advisor.shape.detect import detect
-from nosql_advisor.shape.invariants import InvariantTally, TopLevel
+from nosql_advisor.shape.invariants import Chunk, InvariantTally, PythonChunk, TopLevel
 from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, PathCap
 from nosql_advisor.shape.rows import DEFAULT_ROWS, RowSample
 from nosql_advisor.shape.stats import OBJECTID_BYTES, DistinctSketch, Histogram
 from nosql_advisor.shape.versions import VersionTally
+from nosql_advisor.sources.base import CODEC_OPTIONS
+from nosql_advisor.sources.legacy_types import decode_many, decode_one
 
 DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
 FLUSH_EVERY = 5000
 FLUSH_BYTES = 32 << 20  # large documents: walk the chunk before it holds more than this
 GET_ID = methodcaller("get", "_id")
+DECODE_ERRORS = (BSONError, ValueError, OverflowError, RecursionError)  # what a damaged document raises
 
 
 class _Node:
@@ -115,6 +119,36 @@ class ShapeBuilder:
             self.pending_bytes += bson_size
         if len(self.pending) >= FLUSH_EVERY or self.pending_bytes >= FLUSH_BYTES:
             self._flush()
+
+    engine = "python"  # what `shape --json` reports (shape/engine.py chooses the builder)
+
+    def add_raw(self, data: bytes, starts: Sequence[int]) -> list[tuple[int, str]]:
+        """Add the BSON documents of a raw batch (`data` concatenated, each beginning at one of
+        `starts`, whole: length prefixes already checked by the source). Returns `(index, why)` for
+        each that does not decode; it is skipped. Every source hands documents in this one form
+        (raw-BSON batches); the native engine reads the bytes themselves."""
+        ends = [*starts[1:], len(data)]
+        sizes = [end - start for start, end in zip(starts, ends)]
+        if not _framed(data, starts, sizes):  # starts that do not frame whole documents: each says why
+            return self._add_one_by_one(data, starts, ends)
+        try:
+            documents = decode_many(bytes(data[starts[0]:ends[-1]]) if starts else b"", sizes, CODEC_OPTIONS)
+        except DECODE_ERRORS:
+            return self._add_one_by_one(data, starts, ends)
+        for document, size in zip(documents, sizes):
+            self.add(document, size)
+        return []
+
+    def _add_one_by_one(self, data: bytes, starts: Sequence[int], ends: Sequence[int]) -> list[tuple[int, str]]:
+        problems = []
+        for index, (start, end) in enumerate(zip(starts, ends)):
+            try:
+                document = decode_one(bytes(data[start:end]), CODEC_OPTIONS)
+            except DECODE_ERRORS as error:
+                problems.append((index, str(error)))
+                continue
+            self.add(document, end - start)
+        return problems
 
     def _track_growth(self, key: str, arrays: Sequence, stamps: Sequence, sizes: Sequence) -> None:
         """Sums for a regression of the length of the arrays at path `key` (and the document's
@@ -286,16 +320,21 @@ class ShapeBuilder:
 
     # -- the flush: statistics in bulk -----------------------------------------------
 
+    def _tally(self, chunk: Chunk, stamps: list) -> None:
+        """Rows, invariants and versions of a walked chunk, read through its view (either engine's:
+        the native one makes only the values they ask for), before its nodes are flushed."""
+        self.rows.add_chunk(chunk)
+        top = TopLevel(chunk, self.root.children)
+        self.invariants.add_chunk(top)
+        self.versions.add_chunk(top, stamps)
+
     def _flush(self) -> None:
         documents, sizes = self.pending, self.pending_sizes
         self.pending, self.pending_sizes, self.pending_bytes = [], [], 0
         if documents:
             stamps = list(map(creation_second, map(GET_ID, documents)))
             self._walk(documents, stamps, sizes)
-            self.rows.add_many(documents)
-            top = TopLevel(documents, self.root.children)  # read before the nodes are flushed below
-            self.invariants.add_chunk(top)
-            self.versions.add_chunk(top, stamps)
+            self._tally(PythonChunk(documents), stamps)  # before the nodes are flushed below
             self.created_days.update(stamp // 86400 for stamp in stamps if stamp is not None)
             self.size_histogram.add_many([size for size in sizes if size is not None])
         for node in self.nodes:
@@ -303,6 +342,13 @@ class ShapeBuilder:
                 _flush_node(node)
                 if node.string_counts is not None and len(node.string_counts) > self.enum_limit:
                     node.string_counts = None  # too many values for an enum: stop counting them
+
+
+def _framed(data: bytes, starts: Sequence[int], sizes: Sequence[int]) -> bool:
+    """Whether each start begins a document whose length prefix is exactly its share of `data`
+    (decode_all over the whole would take two documents for one, or none for a stray start)."""
+    return bool(starts) and starts[0] == 0 and all(
+        size >= 5 and int.from_bytes(data[start:start + 4], "little") == size for start, size in zip(starts, sizes))
 
 
 def creation_second(value: object) -> int | None:

@@ -18,9 +18,11 @@ not depend on the order the documents come in, and two tallies merge into exactl
 pass gives. At most 15 date pairs, 48 sums (4 targets × 2 arrays × 3 sums and 3 sums of products)
 and 8 string fields of at most 16 values each are counted.
 
-The work is column by column over a chunk (`TopLevel`), reading the walk's own per-field lists
-when every document holds every top-level field, so that a chunk of 5,000 orders costs a few
-C-level passes per candidate, not Python steps per document.
+The work is column by column over a chunk (`TopLevel`, read through the chunk's view, `Chunk`:
+either engine's), from the kinds and counts of each field first and values only where a candidate
+needs them, reading the walk's own per-field lists when every document holds every top-level
+field, so that a chunk of 5,000 orders costs a few C-level passes per candidate, not Python steps
+per document, and the native engine makes few Python values.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate, chain, combinations, compress, islice, repeat
 from math import isclose
-from operator import and_, attrgetter, eq, is_, is_not, le, lt, methodcaller, mul, neg, or_, sub, truediv
+from operator import and_, attrgetter, contains, eq, is_, is_not, le, lt, methodcaller, mul, neg, or_, sub, truediv
+from typing import Protocol
 
 from bson import Decimal128, Int64
 
 from nosql_advisor.bsontypes import OBJECT_TYPES
 from nosql_advisor.redact import refuse_values
+from nosql_advisor.shape.rows import GET_ID
 
 MAX_DATES = 6  # 15 pairs
 MAX_TARGETS = 4
@@ -156,8 +160,10 @@ class InvariantTally:
             return
         for index, first in enumerate(kept):
             for second in kept[index + 1:]:
-                a, b = chunk.column(first), chunk.column(second)
-                if not (chunk.uniform(first, {datetime}) and chunk.uniform(second, {datetime})):
+                if chunk.uniform(first, {datetime}) and chunk.uniform(second, {datetime}):
+                    a, b = chunk.walked(first), chunk.walked(second)  # paired document by document
+                else:
+                    a, b = chunk.column(first), chunk.column(second)
                     both = list(map(and_, map(is_, map(type, a), repeat(datetime)), map(is_, map(type, b), repeat(datetime))))
                     a, b = list(compress(a, both)), list(compress(b, both))
                 if not a:
@@ -195,14 +201,15 @@ class InvariantTally:
         return self._kept(kept, chunk.element_fields(array, NUMBERS), lambda dropped: self._forget_term(array, dropped))
 
     def _count_sums(self, chunk: TopLevel, targets: list[str], array: str, terms: list[str]) -> None:
-        found = _array_sums(chunk.column(array), terms, from_nodes=lambda lengths: chunk.element_columns(array, lengths),
-                            uniform=chunk.uniform(array, {list}))
+        found = chunk.array_sums(array, terms)
         if found is None:  # documents of several forms here: one at a time
-            for document in chunk.documents:
-                self._document_sums(document, targets, array, terms)
+            arrays, values = chunk.chunk.column(array), [chunk.chunk.column(target) for target in targets]
+            for index, value in enumerate(arrays):
+                self._document_sums(value, [(target, column[index]) for target, column in zip(targets, values)],
+                                    array, terms)
             return
         for target in targets:
-            values = _column(chunk.column(target), chunk.values[target].keys()) if chunk.uniform(target, NUMBERS) else None
+            values = _column(chunk.column(target), chunk.kinds[target].keys()) if chunk.uniform(target, NUMBERS) else None
             for key, result in found:
                 counts = self.sums.setdefault((target, array, key), [0, 0])
                 if values is None:
@@ -212,10 +219,10 @@ class InvariantTally:
                 counts[0] += applies
                 counts[1] += holds
 
-    def _document_sums(self, document: Mapping, targets: list[str], array: str, terms: list[str]) -> None:
-        found = _array_sums([document.get(array)], terms, each=True)
-        for target in targets:
-            value = document.get(target)
+    def _document_sums(self, arrays, targets: list[tuple[str, object]], array: str, terms: list[str]) -> None:
+        """One document: its value at `array`, and its (target, value) pairs."""
+        found = _array_sums([arrays], terms, each=True)
+        for target, value in targets:
             number = _number(value) if type(value) in NUMBERS else None
             if number is None:
                 continue
@@ -245,8 +252,8 @@ class InvariantTally:
                 if self.values.setdefault(name, {}) is not None]
         if not live:
             return
-        always = [key for key in chunk.values if chunk.uniform(key)]  # held, not null, by every document
-        optional = [key for key in chunk.values if key not in always]
+        always = [key for key in chunk.kinds if chunk.uniform(key)]  # held, not null, by every document
+        optional = [key for key in chunk.kinds if key not in always]
         for name in live:
             column = chunk.column(name)
             strings = None if chunk.uniform(name, {str}) else list(map(is_, map(type, column), repeat(str)))
@@ -260,7 +267,7 @@ class InvariantTally:
                 entry[0] += documents
                 entry[1].update(dict.fromkeys(always, documents))
             for key in optional:
-                held = map(is_not, chunk.column(key), repeat(None))
+                held = chunk.held_by(key)
                 for value, documents in Counter(compress(column, held if strings is None else map(and_, held, strings))).items():
                     values[value][1][key] += documents
 
@@ -363,64 +370,206 @@ def _presence(status: str, dependent: str, values: dict, documents: int) -> Inva
          "with_but_lacking": lacking, "without_but_holding": extra})
 
 
-class TopLevel:
-    """One chunk of documents and what the walk has just learnt of their top-level fields (each
-    top-level node's `values`: the chunk's values by Python type). When every document holds every
-    top-level field (the walk then read them as one group, in document order), a field of one type
-    is its node's list as it stands: no pass over the documents. Otherwise a column costs one
-    C-level pass."""
+class Chunk(Protocol):
+    """What the tallies (rows, invariants, versions) read of one walked chunk, whichever engine
+    walked it: the reference's `PythonChunk` over decoded documents and the walk's nodes, or the
+    native engine's view over raw BSON (shape/native.py), which materializes a value only when
+    it is asked for. Kinds and counts come first, so most candidates are settled without a value.
 
-    def __init__(self, documents: Sequence[Mapping], nodes: Mapping) -> None:
-        self.documents = documents
+    Two more methods are optional: `element_kinds(node) -> dict[type, int]` (the counts of
+    `elements(node)`) and `lengths(node) -> list[int]` (the lengths of `values(node)[list]`, in
+    that order); a view without them is read through `elements` and `values` instead (same
+    result, more values made)."""
+
+    size: int  # documents in the chunk
+
+    def kinds(self, node) -> dict[type, int]:
+        """The chunk's values at this _Node, counted by Python type, in the order the
+        reference's `node.values` holds them (empty: the node met no value in this chunk)."""
+
+    def values(self, node) -> dict[type, list]:
+        """The chunk's values at this _Node by Python type: exactly the reference's `node.values`."""
+
+    def elements(self, node) -> dict[type, list]:
+        """The elements of the chunk's arrays at this _Node by Python type (`node.elements`)."""
+
+    def column(self, key: str) -> list:
+        """Each document's top-level `key` value, None when absent, in document order."""
+
+    def has(self, key: str) -> list[bool]:
+        """Whether each document holds top-level `key` (null counts as held)."""
+
+    def documents(self) -> list[Mapping]:
+        """Every document, decoded (legacy BSON types kept)."""
+
+    def document(self, index: int) -> Mapping:
+        """One document, decoded (the row sample asks only for those entering it)."""
+
+    def ids(self) -> list:
+        """Each document's `_id`, rows.MISSING when it has none."""
+
+
+class PythonChunk:
+    """The reference's chunk view: the decoded documents and what the walk filed in the nodes
+    (kinds and values are the nodes' own buckets, nothing is copied)."""
+
+    __slots__ = ("size", "_documents")
+
+    def __init__(self, documents: Sequence[Mapping]) -> None:
+        self._documents = documents
         self.size = len(documents)
+
+    def kinds(self, node) -> dict[type, int]:
+        return {kind: len(part) for kind, part in node.values.items()}
+
+    def values(self, node) -> dict[type, list]:
+        return node.values
+
+    def elements(self, node) -> dict[type, list]:
+        return node.elements
+
+    def element_kinds(self, node) -> dict[type, int]:
+        return {kind: len(part) for kind, part in node.elements.items()}
+
+    def column(self, key: str) -> list:
+        return list(map(methodcaller("get", key), self._documents))
+
+    def has(self, key: str) -> list[bool]:
+        return list(map(contains, self._documents, repeat(key)))
+
+    def documents(self) -> Sequence[Mapping]:
+        return self._documents
+
+    def document(self, index: int) -> Mapping:
+        return self._documents[index]
+
+    def ids(self) -> list:
+        return list(map(GET_ID, self._documents))
+
+
+class TopLevel:
+    """One chunk's top-level fields as the tallies read them, through the chunk's view: which
+    fields hold values of which kinds (counts only), and columns made when a candidate asks.
+    When every document holds every top-level field (the walk then read them as one group, in
+    document order, unless the path cap dropped keys that split the layouts), a field of one type
+    is its node's list as it stands: no pass over the documents. Otherwise a column is the view's,
+    in document order."""
+
+    def __init__(self, chunk: Chunk, nodes: Mapping) -> None:
+        self.chunk = chunk
+        self.size = chunk.size
         self.nodes = nodes
-        self.values = {key: node.values for key, node in nodes.items() if node.values}
-        self.held = {key: sum(map(len, values.values())) for key, values in self.values.items()}
+        self.kinds: dict[str, dict[type, int]] = {}  # top-level field -> its kinds here (held ones only)
+        for key, node in nodes.items():
+            kinds = chunk.kinds(node)
+            if kinds:
+                self.kinds[key] = kinds
+        self.held = {key: sum(kinds.values()) for key, kinds in self.kinds.items()}
         self.rectangular = all(count == self.size for count in self.held.values())
         self.columns: dict[str, Sequence] = {}
+        self.masks: dict[str, list[bool]] = {}
 
     def holding(self, kinds) -> list[str]:
         """The top-level fields holding a value of one of these Python types here, by name."""
-        return sorted(key for key, values in self.values.items() if not values.keys().isdisjoint(kinds))
+        return sorted(key for key, held in self.kinds.items() if not held.keys().isdisjoint(kinds))
 
     def uniform(self, key: str, kinds=None) -> bool:
         """Whether every document holds `key`, not null (and only values of `kinds`)."""
-        values = self.values.get(key)
-        if values is None or type(None) in values or self.held[key] != self.size:
+        held = self.kinds.get(key)
+        if held is None or NONE in held or self.held[key] != self.size:
             return False
-        return kinds is None or values.keys() <= kinds
+        return kinds is None or held.keys() <= kinds
 
     def has_object_elements(self, key: str) -> bool:
-        return not self.nodes[key].elements.keys().isdisjoint(OBJECT_TYPES)
+        return not self._element_kinds(self.nodes[key]).keys().isdisjoint(OBJECT_TYPES)
 
     def element_fields(self, key: str, kinds) -> list[str]:
         """Fields of the objects in the arrays at `key` that hold one of `kinds` here."""
-        return [name for name, child in self.nodes[key].children.items() if not child.values.keys().isdisjoint(kinds)]
+        return [name for name, child in self.nodes[key].children.items()
+                if not self.chunk.kinds(child).keys().isdisjoint(kinds)]
 
     def column(self, key: str) -> Sequence:
         """Each document's value of `key` (None when it has none), in document order."""
         column = self.columns.get(key)
         if column is None:
-            values = self.values.get(key, {})
-            if self.rectangular and len(values) == 1:
-                column = next(iter(values.values()))
+            held = self.kinds.get(key, {})
+            if self.rectangular and len(held) == 1:
+                column = next(iter(self.chunk.values(self.nodes[key]).values()))
             else:
-                column = list(map(methodcaller("get", key), self.documents))
+                column = self.chunk.column(key)
             self.columns[key] = column
         return column
+
+    def walked(self, key: str) -> Sequence | None:
+        """`key`'s values in the walk's order, when every document holds it with values of one
+        type: its node's own list, no pass over the documents. The walk reads the documents a
+        layout at a time, so this order need not be the documents', but it is the same for every
+        such field: two of them pair up document by document (counts over pairs agree)."""
+        kinds = self.kinds.get(key)
+        if kinds is None or len(kinds) != 1 or self.held[key] != self.size:
+            return None
+        return next(iter(self.chunk.values(self.nodes[key]).values()))
+
+    def held_by(self, key: str) -> list[bool]:
+        """Whether each document holds `key` not null: from the view's presence alone when no
+        value there is null (no value made), else from the column."""
+        mask = self.masks.get(key)
+        if mask is None:
+            if NONE in self.kinds.get(key, ()):
+                mask = list(map(is_not, self.column(key), repeat(None)))
+            elif key in self.columns:  # a column at hand beats a pass
+                mask = list(map(is_not, self.columns[key], repeat(None)))
+            else:
+                mask = self.chunk.has(key)
+            self.masks[key] = mask
+        return mask
+
+    def array_sums(self, key: str, terms: list[str]) -> list | None:
+        """`_array_sums` of the arrays at `key`: from the element columns the walk filed and the
+        arrays' lengths when the view gives those, without making the arrays themselves."""
+        uniform = self.uniform(key, {list})
+        lengths = self._lengths(self.nodes[key]) if uniform and self.rectangular and key not in self.columns else None
+        if lengths is not None:
+            return _sums_over(lengths, terms, lambda: list(chain.from_iterable(self.column(key))),
+                              False, lambda lengths: self.element_columns(key, lengths))
+        return _array_sums(self.column(key), terms, from_nodes=lambda lengths: self.element_columns(key, lengths),
+                           uniform=uniform)
 
     def element_columns(self, key: str, lengths: list[int]):
         """A function giving the values of a field of the objects in the arrays at `key`, in order,
         from the walk's nodes when it read every element as one group (all objects, one key set,
-        no nested arrays, one type per field); None when it did not."""
+        no nested arrays, one type per field); None when it did not. Only in a rectangular chunk:
+        otherwise each layout's arrays are walked apart, last layout first (the walk's stack)."""
         node = self.nodes[key]
         total = sum(lengths)
-        if not self.rectangular or node.elements.keys() != {dict} or len(node.elements[dict]) != total:
+        elements = self._element_kinds(node)
+        if not self.rectangular or elements.keys() != {dict} or elements[dict] != total:
             return None
-        children = [child for child in node.children.values() if child.values]
-        if any(sum(map(len, child.values.values())) != total for child in children):
+        counts = [sum(kinds.values()) for kinds in map(self.chunk.kinds, node.children.values())]
+        if any(count and count != total for count in counts):
             return None
-        return lambda name: _single(node.children[name].values) if name in node.children else None
+        return lambda name: self._single(node.children[name]) if name in node.children else None
+
+    def _single(self, node) -> tuple[list, set] | None:
+        """A node's values of the chunk and their type, when they are all of one type."""
+        kinds = self.chunk.kinds(node)
+        return _single(self.chunk.values(node)) if len(kinds) == 1 else None
+
+    def _element_kinds(self, node) -> dict[type, int]:
+        counted = getattr(self.chunk, "element_kinds", None)
+        if counted is not None:
+            return counted(node)
+        return {kind: len(part) for kind, part in self.chunk.elements(node).items()}
+
+    def _lengths(self, node) -> list[int] | None:
+        """The lengths of the arrays that are values at `node`, in the order of its values (the
+        walk's), when the view can say them without making the arrays (an optional
+        `lengths(node)`); else None."""
+        lengths = getattr(self.chunk, "lengths", None)
+        return lengths(node) if lengths is not None else None
+
+
+NONE = type(None)
 
 
 def _single(values: dict) -> tuple[list, set] | None:
@@ -437,13 +586,18 @@ def _array_sums(arrays: Sequence, terms: list[str], each: bool = False, from_nod
     `uniform`: every value is known to be an array."""
     if not uniform and set(map(type, arrays)) != {list}:
         return [] if each else None
-    lengths = list(map(len, arrays))
+    return _sums_over(list(map(len, arrays)), terms, lambda: list(chain.from_iterable(arrays)), each, from_nodes)
+
+
+def _sums_over(lengths: list[int], terms: list[str], elements_of, each: bool, from_nodes) -> list | None:
+    """`_array_sums` of arrays of these lengths, whose elements `elements_of()` gives (asked
+    only when the walk's element columns cannot serve)."""
     if 0 in lengths:
         return [] if each else None
     read = from_nodes(lengths) if from_nodes is not None else None
     elements = None
     if read is None:
-        elements = list(chain.from_iterable(arrays))
+        elements = elements_of()
         if not set(map(type, elements)) <= OBJECT_TYPES:
             return [] if each else None
     columns = {}
@@ -451,7 +605,7 @@ def _array_sums(arrays: Sequence, terms: list[str], each: bool = False, from_nod
         values, kinds = (read(name) if read is not None else None) or (None, None)
         if values is None:
             if elements is None:
-                elements = list(chain.from_iterable(arrays))
+                elements = elements_of()
             values = list(map(methodcaller("get", name), elements))
         column = _column(values, kinds)
         if column is None and not each:

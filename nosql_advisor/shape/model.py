@@ -133,8 +133,8 @@ class CollectionShape:
     def to_dict(self) -> dict:
         """JSON-ready form: the `collections[]` entry of report.json (DESIGN.md)."""
         data = asdict(replace(self, rows=None, invariants=None, evolution=None))
-        data["fields"] = [_drop_none({k: v for k, v in entry.items() if k not in _hidden(field_shape)})
-                          for entry, field_shape in zip(data["fields"], self.fields)]
+        data["fields"] = [_drop_none({k: v for k, v in entry.items() if k not in hidden})
+                          for entry, hidden in zip(data["fields"], map(_hidden, self.fields))]
         for entry in data["fields"]:
             if "array" in entry:
                 entry["array"] = _drop_none(entry["array"])

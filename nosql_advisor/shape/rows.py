@@ -15,8 +15,8 @@ holds, for each ObjectId or number value, the hash of its text form (the hex of 
 decimal text of an integer), so a reference stored as a string
 can still be joined to the `_id` it names (DM203); ID_ARRAYS holds, for each array of scalar ids
 (ObjectIds, ints, strings), the hashes of its elements' text forms as a sorted packed set (8 bytes
-each, at most MAX_ROW_IDS per row: hashing is what a row costs, and a bottom-k sample hashes each
-document that enters it, even those evicted later; paths cut short are in TRUNCATED), so two
+each, at most MAX_ROW_IDS per row: hashing is what a row costs, and each row kept is hashed; paths
+cut short are in TRUNCATED), so two
 collections listing each other's ids can be compared pair by pair (DM204).
 
 Which documents: the `k` with the smallest stable (unkeyed, never kept) hash of `_id` (a bottom-k sample). That is a
@@ -30,8 +30,9 @@ from __future__ import annotations
 import heapq
 import math
 import struct
-from collections.abc import Mapping
-from operator import itemgetter
+from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
+from operator import is_, itemgetter, methodcaller
 
 from bson import Decimal128, Int64, ObjectId
 
@@ -46,68 +47,150 @@ ID_ARRAYS = "\x00ids"  # path -> sorted packed 8-byte hashes of an array's scala
 TRUNCATED = "\x00truncated"  # paths of ID_ARRAYS cut short (the row's budget was spent)
 TYPED = "\x00typed"  # path -> hash of the value as stored, where `comparable` changed it (20.0)
 MAX_ROW_IDS = 256  # array elements carried per row, over all its arrays: 2 KB at most
+MISSING = object()  # a chunk view's `ids()` entry for a document without an `_id`
+GET_ID = methodcaller("get", "_id", MISSING)
 
 
 class RowSample:
-    """Feed every document to `add_many`; `rows()` gives the kept rows, ordered by `_id` hash."""
+    """Feed every chunk to `add_chunk` (or its documents to `add_many`); `rows()` gives the kept
+    rows, ordered by `_id` hash.
 
-    __slots__ = ("k", "heap", "kept", "key_id")
+    A document entering the sample is not hashed then: a bottom-k sample of k admits about
+    k*(1+ln(N/k)) documents over a stream of N, most of them evicted later. What makes its row is
+    kept instead (`pending`: the raw BSON bytes a view's `raw(i)` gives, else the decoded
+    document), and rows are made only for documents still in the sample: when asked (`rows()`,
+    `merge`, pickling for worker processes) or when the raw bytes held pass PENDING_BYTES. A row is
+    a function of the document and the run's key, so the rows are the ones made at once."""
+
+    __slots__ = ("k", "heap", "kept", "key_id", "pending", "pending_bytes")
 
     def __init__(self, k: int = DEFAULT_ROWS) -> None:
         self.k = k
         self.key_id = run_key_id()  # rows of two keys cannot be joined: merge refuses them
         self.heap: list[int] = []  # negated _id hashes: heap[0] is minus the largest kept
-        self.kept: dict[int, dict] = {}
+        self.kept: dict[int, dict | None] = {}  # None: the row is still to make, from `pending`
+        self.pending: dict[int, object] = {}  # key -> raw BSON bytes or a decoded document
+        self.pending_bytes = 0  # of the raw bytes in `pending`
 
-    def add_many(self, documents: list[Mapping]) -> None:
-        """Offer a chunk of documents. Candidates go in ascending hash order, so the first one
-        that does not fit ends the chunk and rows are only computed for documents that stay."""
+    def add_many(self, documents: Sequence[Mapping]) -> None:
+        """Offer a chunk of decoded documents (what `add_chunk` does for a chunk view)."""
+        self._offer(list(map(GET_ID, documents)), documents.__getitem__)
+
+    def add_chunk(self, chunk) -> None:
+        """Offer a chunk through its view (invariants.Chunk): the `_id`s are hashed, and only the
+        documents that enter the sample are asked for (`chunk.raw(i)`, the document's BSON bytes,
+        when the view has it, else `chunk.document(i)`), so an engine that keeps raw BSON decodes
+        only the documents that stay. A view may offer `id_hashes()`: each `_id`'s `stable_hash`
+        (MISSING without one), or None when it cannot give them all; then no `_id` is made a
+        Python value."""
         if self.k <= 0:
             return
-        present = [document for document in documents if "_id" in document]
-        keys = stable_hashes([document["_id"] for document in present])
+        material = getattr(chunk, "raw", None) or chunk.document
+        hashes = getattr(chunk, "id_hashes", None)
+        keys = hashes() if hashes is not None else None
+        if keys is None:
+            self._offer(chunk.ids(), material)
+        else:
+            present, keys = _present(keys)
+            self._enter(keys, present, material)
+
+    def _offer(self, ids: list, document: Callable[[int], object]) -> None:
+        """`ids`: each document's `_id`, MISSING when it has none (it is not offered)."""
+        if self.k <= 0:
+            return
+        present, ids = _present(ids)
+        self._enter(stable_hashes(ids), present, document)
+
+    def _enter(self, keys: list[int], present: Sequence[int], document: Callable[[int], object]) -> None:
+        """`keys`: the `_id` hashes of the documents at `present`; `document(i)`: what makes the
+        row of document i (its raw BSON bytes or the decoded document). Candidates go in
+        ascending hash order, so the first one that does not fit ends the chunk."""
         if len(self.heap) == self.k:
             largest = -self.heap[0]
-            candidates = [(key, document) for key, document in zip(keys, present) if key < largest]
+            candidates = [(key, index) for key, index in zip(keys, present) if key < largest]
         else:
             candidates = list(zip(keys, present))
         candidates.sort(key=itemgetter(0))  # stable: of equal _ids, the first document wins
-        entered = []  # ascending keys: none evicts another of the same chunk
-        for key, document in candidates:
+        pending = self.pending
+        for key, index in candidates:
             if key in self.kept:
                 continue
             if not self._make_room(key):
                 break
             self.kept[key] = None
-            entered.append((key, document))
-        for (key, _), row in zip(entered, rows_of([document for _, document in entered])):
+            material = pending[key] = document(index)
+            if type(material) is bytes:
+                self.pending_bytes += len(material)
+        if self.pending_bytes > PENDING_BYTES:
+            self._make_rows()
+
+    def _make_rows(self) -> None:
+        """The rows of the documents still pending, hashed in one batch."""
+        if not self.pending:
+            return
+        from nosql_advisor.sources.base import CODEC_OPTIONS  # sources import shape: not at load
+        from nosql_advisor.sources.legacy_types import decode_one
+
+        keys = list(self.pending)
+        documents = [decode_one(material, CODEC_OPTIONS) if type(material) is bytes else material
+                     for material in self.pending.values()]
+        for key, row in zip(keys, rows_of(documents)):
             self.kept[key] = row
+        self.pending.clear()
+        self.pending_bytes = 0
 
     def merge(self, other: RowSample) -> None:
         """The sample both parts' documents would have given in one pass."""
         if other.key_id != self.key_id:
             raise RuntimeError("row samples hashed with different run keys cannot be merged "
                                "(a worker process did not share the run's key)")
+        other._make_rows()
         for key in sorted(other.kept):
             if key in self.kept:
                 continue
             if not self._make_room(key):
                 break  # the rest of other's keys are larger still
             self.kept[key] = other.kept[key]
+        self._make_rows()
 
     def _make_room(self, key: int) -> bool:
         """Whether `key` belongs among the k smallest; if so its place is taken (evicting the
-        largest when full) and the caller stores its row."""
+        largest when full, its pending material dropped unhashed) and the caller stores its row."""
         if len(self.heap) < self.k:
             heapq.heappush(self.heap, -key)
         elif key < -self.heap[0]:
-            del self.kept[-heapq.heappushpop(self.heap, -key)]
+            evicted = -heapq.heappushpop(self.heap, -key)
+            del self.kept[evicted]
+            material = self.pending.pop(evicted, None)
+            if type(material) is bytes:
+                self.pending_bytes -= len(material)
         else:
             return False
         return True
 
     def rows(self) -> list[dict]:
+        self._make_rows()
         return [self.kept[key] for key in sorted(self.kept)]
+
+    def __getstate__(self) -> dict:
+        """Rows, not documents, go to and from worker processes."""
+        self._make_rows()
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict) -> None:
+        for name in self.__slots__:
+            setattr(self, name, state[name])
+
+
+PENDING_BYTES = 64 << 20  # raw BSON held for rows still to make: past it, the rows are made
+
+
+def _present(ids: list) -> tuple[Sequence[int], list]:
+    """(the positions of the entries that are not MISSING, those entries)."""
+    if any(map(is_, ids, repeat(MISSING))):
+        present = [index for index, value in enumerate(ids) if value is not MISSING]
+        return present, [ids[index] for index in present]
+    return range(len(ids)), ids
 
 
 def row_hashes(document: Mapping) -> dict:

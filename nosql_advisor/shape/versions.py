@@ -19,7 +19,9 @@ only older documents hold.
   were created (a field set by age is held more often by the oldest).
 
 Only counts, maxima and per-day counters are kept: merged tallies equal one pass over both parts.
-Documents are grouped by their key sequence first, so a chunk costs a step per layout, not per key.
+A chunk is read through its view (invariants.TopLevel over a `Chunk`): a field every document
+holds costs no pass at all, another one pass over presence flags, and values are made only for
+the version, creation and update fields.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import accumulate, compress, repeat
-from operator import floordiv, is_not
+from operator import attrgetter, floordiv, sub
 
 from bson import Int64
 
@@ -99,10 +101,10 @@ class VersionTally:
         dated = [day for day in days if day is not None] if None in days else days
         self.days.update(dated)
         newest = max(dated, default=None)
-        names = [name for name in VERSION_FIELDS if name in chunk.values and self.versions.get(name, {}) is not None]
+        names = [name for name in VERSION_FIELDS if name in chunk.kinds and self.versions.get(name, {}) is not None]
         versions = {name: chunk.column(name) for name in names}
         updated = _updated_days(chunk)
-        for key in chunk.values:
+        for key in chunk.kinds:
             if chunk.uniform(key):
                 self.held[key] += chunk.size
                 self._aged(key, dated, newest)
@@ -110,9 +112,9 @@ class VersionTally:
                 for name, column in versions.items():
                     self._version_counts(name, key, column)
                 continue
-            held = list(map(is_not, chunk.column(key), repeat(None)))
+            held = chunk.held_by(key)
             self.held[key] += sum(held)
-            key_days = [day for day in compress(days, held) if day is not None]
+            key_days = _dated(list(compress(days, held)))
             self._aged(key, key_days, max(key_days, default=None))
             if updated is not None:
                 self._written(key, list(compress(updated, held)))
@@ -127,14 +129,14 @@ class VersionTally:
         if len(stamps) > stamps.count(None):
             self.dated_by["_id"] += len(stamps) - stamps.count(None)
         created = next((key for key in chunk.holding({datetime}) if CREATED.match(key)), None)
-        dates = chunk.column(created) if created is not None else repeat(None)
+        dates = _days_of(chunk.column(created)) if created is not None else repeat(None)
         days = []
         for stamp, date in zip(stamps, dates):
-            if stamp is None and type(date) is datetime:
+            if stamp is None and date is not None:
                 self.dated_by[created] += 1
-                moment = date if date.tzinfo is not None else date.replace(tzinfo=timezone.utc)
-                stamp = int(moment.timestamp())
-            days.append(None if stamp is None else stamp // DAY)
+                days.append(date)
+            else:
+                days.append(None if stamp is None else stamp // DAY)
         return days
 
     def _aged(self, key: str, days: list[int], newest: int | None) -> None:
@@ -144,7 +146,7 @@ class VersionTally:
             self.last_day[key] = max(newest, self.last_day.get(key, newest))
 
     def _written(self, key: str, updated: list[int | None] | None) -> None:
-        newest = max((day for day in updated if day is not None), default=None) if updated is not None else None
+        newest = max(_dated(updated), default=None) if updated is not None else None
         if newest is not None:
             self.written[key] = max(newest, self.written.get(key, newest))
 
@@ -237,12 +239,34 @@ def _numbered(value) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _dated(days: list) -> list:
+    """The days that are not None (the list itself when none is: a C-level test)."""
+    return days if None not in days else [day for day in days if day is not None]
+
+
 def _updated_days(chunk: TopLevel) -> list[int | None] | None:
     """Each document's updated_at-like day (None without one), or None when no field is one."""
     updated = next((key for key in chunk.holding({datetime}) if UPDATED.match(key)), None)
     if updated is None:
         return None
-    return [_day(date) if type(date) is datetime else None for date in chunk.column(updated)]
+    return _days_of(chunk.column(updated))
+
+
+def _days_of(values: Sequence) -> list[int | None]:
+    """Each value's day (`_day`) when it is a datetime, else None. Naive datetimes from 1970 to
+    2200 (BSON's, as decoded) are days since the epoch in C, `(date - EPOCH).days`: the same
+    day as the timestamp's (a double is exact to the microsecond there, so it never rounds up
+    to the next second); any other value goes through `_day`."""
+    try:
+        if set(map(type, values)) == {datetime} and EPOCH <= min(values) and max(values) < LATEST:
+            return list(map(DAYS, map(sub, values, repeat(EPOCH))))
+    except TypeError:  # aware datetimes (or naive and aware mixed)
+        pass
+    return [_day(value) if type(value) is datetime else None for value in values]
+
+
+EPOCH, LATEST = datetime(1970, 1, 1), datetime(2200, 1, 1)
+DAYS = attrgetter("days")
 
 
 def _day(date: datetime) -> int:

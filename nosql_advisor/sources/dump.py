@@ -15,25 +15,25 @@ from pathlib import Path
 from bson import json_util
 from bson.errors import BSONError
 
-from nosql_advisor.errors import Problem, ProblemList
+from nosql_advisor.errors import Problem
 from nosql_advisor.schema.dialect import check_schema
-from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document
+from nosql_advisor.sources.base import CODEC_OPTIONS, Advance, Document, RawBatch, document_starts, joined
 from nosql_advisor.sources.files import (STREAM_FAULTS, Batch, open_binary, plain_size, printable, read_batches,
                                          skip_forward, strip_suffixes)
-from nosql_advisor.sources.legacy_types import decode_many, decode_one
+from nosql_advisor.sources.legacy_types import decode_one
 
 MAX_DOCUMENT_BYTES = 48_000_000  # mongod's maxMessageSizeBytes: nothing real is larger
 
 
 def read_bson_records(path: Path, problems: list[Problem], advance: Advance,
                       stops: list[Problem] | None = None) -> Iterator[tuple[bytes, int]]:
-    """Yield `(raw_document, byte_offset)` from a .bson or .bson.gz file, one by one (for a
-    sample; a whole file is decoded batch by batch, see `bson_batches`)."""
+    """Yield `(raw_document, byte_offset)` from a .bson or .bson.gz file, one by one (what a
+    file sample draws from; a whole file goes batch by batch, see `bson_batches`)."""
     for batch in bson_batches(path, problems, advance, stops):
-        position = 0
-        for size in _sizes(batch.data):
-            yield batch.data[position:position + size], batch.offset + position
-            position += size
+        data = batch.data
+        ends = [*(starts := document_starts(data))[1:], len(data)]
+        for start, end in zip(starts, ends):
+            yield data[start:end], batch.offset + start
 
 
 def _bad_length(header: bytes, length: int) -> str:
@@ -53,8 +53,8 @@ def decode_bson_record(record: tuple[bytes, int], path: Path, problems: list[Pro
 
 def bson_batches(path: Path, problems: list[Problem], advance: Advance,
                  stops: list[Problem] | None = None) -> Iterator[Batch]:
-    """The whole file in batches of whole documents (scan_file decodes them, in one process or
-    several). What stops the reading (a corrupt length, a truncation) goes to `stops` (default:
+    """The whole file in batches of whole documents (raw_batch makes each one the engine's, in
+    one process or several: filesource.py). What stops the reading (a corrupt length, a truncation) goes to `stops` (default:
     `problems`)."""
     where = printable(str(path))
     return read_batches(path, problems if stops is None else stops, advance, whole_documents,
@@ -111,35 +111,21 @@ def _count_lengths(stream, skip, at_most: int | None) -> int:
         return count
 
 
-def decode_bson_batch(batch: Batch, data: bytes, path: Path, problems: list[Problem]) -> tuple[list[Document], int]:
-    """The documents of a batch with their sizes, and how many records it held. All at once in
-    C (symbol, undefined and DBPointer values kept: legacy_types.py); when one is corrupt, one
-    by one, so only that one is skipped (and reported). Problems past the cap are counted, not
-    kept (a worker process hands back a bounded list)."""
-    sizes = _sizes(data)
-    try:
-        return list(zip(decode_many(data, sizes, CODEC_OPTIONS), sizes)), len(sizes)
-    except (BSONError, ValueError, OverflowError, RecursionError):
-        pass
-    found = ProblemList()
-    documents, position = [], 0
-    for size in sizes:
-        document = decode_bson_record((data[position:position + size], batch.offset + position), path, found)
-        if document is not None:
-            documents.append(document)
-        position += size
-    found.hand_to(problems)
-    return documents, len(sizes)
+def raw_batch(batch: Batch, data: bytes, path: Path) -> RawBatch:
+    """A stretch of the file as the engine takes it: its bytes are already whole documents."""
+    where = printable(str(path))
+    starts = document_starts(data)
+    return RawBatch(data, starts, lambda index: f"{where}@{batch.offset + starts[index]}", len(starts))
 
 
-def _sizes(data: bytes) -> list[int]:
-    """The length of each document of a batch (whole documents, already checked)."""
-    sizes, position = [], 0
-    while position < len(data):
-        size = struct.unpack_from("<i", data, position)[0]
-        sizes.append(size)
-        position += size
-    return sizes
+def record_batches(records: list[tuple[bytes, int]], path: Path, per_batch: int = 1000) -> Iterator[RawBatch]:
+    """Raw records drawn by a sample (`(bytes, offset)`), in batches of `per_batch`."""
+    where = printable(str(path))
+    for first in range(0, len(records), per_batch):
+        part = records[first:first + per_batch]
+        data, starts = joined([raw for raw, _ in part])
+        offsets = [offset for _, offset in part]
+        yield RawBatch(data, starts, lambda index, offsets=offsets: f"{where}@{offsets[index]}", len(part))
 
 
 def metadata_path(bson_path: Path) -> Path | None:

@@ -266,8 +266,9 @@ BLOCK_BYTES = 1 << 20
 @dataclass(frozen=True)
 class Batch:
     """Whole records (BSON documents, NDJSON lines) from one stretch of a file: the unit one
-    process decodes. On its way to a worker process `data` is dropped when the worker can read
-    the same bytes itself at `offset` (a plain file), so only four numbers cross."""
+    process reads (the kind's `raw_batch` makes it a base.RawBatch). On its way to a worker
+    process `data` is dropped when the worker can read the same bytes itself at `offset` (a
+    plain file), so only four numbers cross."""
 
     number: int
     offset: int  # in the uncompressed stream

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 
 import bson
+import bson.errors
 from bson import DBRef, json_util
 from bson.codec_options import CodecOptions, TypeEncoder, TypeRegistry
 
@@ -74,6 +75,32 @@ def decode_many(data: bytes, sizes: Sequence[int], codec_options) -> list[dict]:
             restore(documents[index], data, starts[index], ends[index], hits[first:last])
             first = last
     return documents
+
+
+DECODE_ERRORS = (bson.errors.BSONError, ValueError, OverflowError, RecursionError)  # what damaged BSON raises
+
+
+def decode_run(data: bytes, starts: Sequence[int]) -> tuple[list[tuple[int, dict, int]], list[tuple[int, str]]]:
+    """The documents of a raw batch (whole documents at `starts`, the last ending with `data`)
+    decoded as `(index, document, size)`, and `(index, why)` of those that do not decode: all
+    at once in C, else one by one so only a damaged one is left out (infer.ShapeBuilder.add_raw
+    does the same; a ValidationTally needs the objects)."""
+    from nosql_advisor.sources.base import CODEC_OPTIONS
+
+    ends = [*starts[1:], len(data)]
+    sizes = [end - start for start, end in zip(starts, ends)]
+    try:
+        body = data if not starts or (starts[0] == 0) else data[starts[0]:]
+        return [(i, d, s) for i, (d, s) in enumerate(zip(decode_many(bytes(body), sizes, CODEC_OPTIONS), sizes))], []
+    except DECODE_ERRORS:
+        pass
+    documents, failures = [], []
+    for index, (start, end) in enumerate(zip(starts, ends)):
+        try:
+            documents.append((index, decode_one(bytes(data[start:end]), CODEC_OPTIONS), end - start))
+        except DECODE_ERRORS as error:
+            failures.append((index, str(error)))
+    return documents, failures
 
 
 def candidates(data: bytes, starts: Sequence[int], ends: Sequence[int]) -> list[int]:

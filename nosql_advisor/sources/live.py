@@ -11,6 +11,9 @@ only it, is marked incomplete, dropped or timed out (`CollectionInfo.status`) an
 read. The client gives up CLIENT_MARGIN_MS after the server's maxTimeMS would have run out, and
 once the server has stopped answering no further read is started: a stalled or dead server costs
 one timeout, not one per collection.
+
+Samples and full reads come as raw BSON (a RawBSONDocument codec: only the bytes are read) and go
+to inference in raw batches of one server reply each; nothing is decoded to dicts on the way.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ from nosql_advisor import redact
 from nosql_advisor.errors import EXIT_CONNECT, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, ConnectError, InputError, Problem
 from nosql_advisor.bsontypes import bson_type_of
 from nosql_advisor.sources import strata
-from nosql_advisor.sources.base import CODEC_OPTIONS, CollectionInfo, Document, Selection, split_namespace
-from nosql_advisor.sources.legacy_types import decode_one
+from nosql_advisor.sources.base import CODEC_OPTIONS, CollectionInfo, Document, RawBatch, Selection, joined, split_namespace
+from nosql_advisor.sources.legacy_types import decode_one, element_end
 
 DEFAULT_SAMPLE_SIZE = 1000
 DEFAULT_MAX_TIME_MS = 60_000
@@ -55,6 +58,7 @@ MAX_TIME_EXPIRED = 50  # the server's maxTimeMS ran out: trying again would only
 READ_ATTEMPTS = 3  # tries of one read in all (the driver's own retry is off in the tool's client)
 BACKOFF_S = 0.25  # the wait before the second try, doubled before each next one
 CLIENT_MARGIN_MS = 5_000  # the client gives up this long after the server's maxTimeMS would have
+LIVE_BATCH = 1000  # documents handed on at most at once (a server reply is usually fewer)
 PING_S = 2.0  # how long a server that let a read time out gets to answer a ping before it is lost
 # the rules that read a collection's index list: not checked where listIndexes failed
 INDEX_RULES = ("DM303", "DM401", "DM402", "DM403", "DM404", "DM405", "DM407", "DM603")
@@ -256,8 +260,9 @@ class Reader:
         info.not_checked.update(dict.fromkeys(unchecked, reason))
         return None
 
-    async def sample_into(self, info: CollectionInfo, size: int, add: Callable[[dict, int], None]) -> None:
-        """The collection's sample (sample_documents), each document handed to `add` once.
+    async def sample_into(self, info: CollectionInfo, size: int, feed: Callable[[RawBatch], None]) -> None:
+        """The collection's sample (sample_documents) in raw batches, each document handed to
+        `feed` once, undecoded.
 
         `$sample` cannot resume where it broke off: after a retryable failure the read starts
         again (a new $sample, or the whole-collection find from its start) and skips the
@@ -270,7 +275,7 @@ class Reader:
         wanted = size if info.estimated_count is None else min(size, info.estimated_count)
         seen: set[bytes] = set()
         try:
-            await self.attempt(lambda: self._read_unseen(info, size, seen, add))
+            await self.attempt(lambda: self._read_unseen(info, size, seen, feed))
         except PyMongoError as error:
             failure = await self.failure(error, what, info.namespace, info)
             retried = "; each retry restarted it and skipped the documents already read" if is_retryable(error) else ""
@@ -282,17 +287,49 @@ class Reader:
                     if not seen else f"while it was read: {len(seen):,} of {wanted:,} documents read")
             mark(info, ReadFailure("dropped", f"dropped {when}"))
 
-    async def _read_unseen(self, info: CollectionInfo, size: int, seen: set[bytes], add) -> None:
-        async with aclosing(sample_documents(self.client, info, size, self.options)) as documents:
-            async for document, bson_size in documents:
-                if self.throttle is not None:  # --rate: every document sent counts, a re-read one too
-                    await self.throttle.spend(1)
-                key = identity(document)
-                if key not in seen:
+    async def _read_unseen(self, info: CollectionInfo, size: int, seen: set[bytes], feed) -> None:
+        """Documents not seen yet, in batches of the server's reply (at most LIVE_BATCH each):
+        what was read before a failure is fed before the failure goes on up."""
+        pending: list[bytes] = []
+        try:
+            async with aclosing(sample_documents(self.client, info, size, self.options)) as documents:
+                async for raw, more in documents:
+                    if self.throttle is not None:  # --rate: every document sent counts, a re-read one too
+                        await self.throttle.spend(1)
+                    key = raw_identity(raw)
+                    if key in seen:
+                        continue
                     seen.add(key)
-                    add(document, bson_size)
+                    pending.append(raw)
                     if len(seen) >= size:
                         return
+                    if not more or len(pending) >= LIVE_BATCH:
+                        feed(live_batch(info.namespace, pending))
+                        pending = []
+        finally:
+            if pending:
+                feed(live_batch(info.namespace, pending))
+
+
+def live_batch(namespace: str, documents: list[bytes]) -> RawBatch:
+    """Documents of a live cursor as one raw batch; a damaged one is named by its namespace and
+    its place in the read."""
+    data, starts = joined(documents)
+    return RawBatch(data, starts, lambda index: namespace, len(documents))
+
+
+def raw_identity(raw: bytes) -> bytes:
+    """What tells a document read twice from two documents: its `_id` element as BSON (type,
+    name and value; the first element in what a server sends), else the whole document."""
+    position, end = 4, len(raw) - 1
+    while position < end:
+        stop = element_end(raw, position, len(raw))
+        if stop < 0:
+            break
+        if raw[position + 1:position + 5] == b"_id\0":
+            return raw[position:stop]
+        position = stop
+    return raw
 
 
 def mark(info: CollectionInfo, failure: ReadFailure) -> None:
@@ -347,11 +384,6 @@ def error_detail(error: PyMongoError, uri: str) -> str:
         name = f"{details['codeName']}, " if details.get("codeName") else ""
         return redact.scrub(" ".join(f"{details['errmsg']} ({name}code {details.get('code')})".split()), [uri])
     return _clean(error, uri)
-
-
-def identity(document: dict) -> bytes:
-    """What tells a document read twice from two documents: its `_id`, as BSON."""
-    return bson.encode({"_id": document["_id"]} if "_id" in document else document, codec_options=CODEC_OPTIONS)
 
 
 async def list_collections(reader: Reader, selection: Selection, problems: list[Problem]) -> list[CollectionInfo]:
@@ -490,15 +522,17 @@ def reads_whole(info: CollectionInfo, size: int) -> bool:
     return info.estimated_count is not None and info.estimated_count <= size
 
 
-async def sample_documents(client, info: CollectionInfo, size: int, options: LiveOptions) -> AsyncIterator[Document]:
+async def sample_documents(client, info: CollectionInfo, size: int,
+                           options: LiveOptions) -> AsyncIterator[tuple[bytes, bool]]:
     """`$sample` of `size` documents (from age buckets with --stratify time), or the whole
-    collection when it holds fewer. Closing the iterator before its end closes the server's cursor."""
+    collection when it holds fewer, raw (cursor_raw). Closing the iterator before its end closes
+    the server's cursor."""
     if reads_whole(info, size):
-        documents = cursor_documents(client, info.namespace, {"find": {"filter": {}, "limit": size}}, options)
+        documents = cursor_raw(client, info.namespace, {"find": {"filter": {}, "limit": size}}, options)
     elif options.stratify == "time":
         documents = stratified_documents(client, info, size, options)
     else:
-        documents = cursor_documents(client, info.namespace, sample_command(size), options)
+        documents = cursor_raw(client, info.namespace, sample_command(size), options)
     async with aclosing(documents):
         async for document in documents:
             yield document
@@ -510,21 +544,39 @@ def sample_command(size: int, match: dict | None = None) -> dict:
                           "cursor": {}}}
 
 
-async def cursor_documents(client, namespace: str, command: dict, options: LiveOptions) -> AsyncIterator[Document]:
-    """Every document of a find or aggregate cursor, decoded, with its BSON size. Closing the
-    iterator before its end closes the server's cursor."""
+async def cursor_raw(client, namespace: str, command: dict, options: LiveOptions) -> AsyncIterator[tuple[bytes, bool]]:
+    """Every document of a find or aggregate cursor as its raw BSON, undecoded (RawBSONDocument,
+    only its bytes read), with whether more of the server's current reply follows it (so a
+    batch handed on is one reply). Closing the iterator before its end closes the server's cursor."""
     cursor = await awaited(command_cursor(client, namespace, command, options.max_time_ms, RAW_CODEC))
     try:
         async for raw in cursor:
-            data = bytes(raw.raw)  # a memoryview when the batch arrived raw (getMore)
-            yield decode_one(data, CODEC_OPTIONS), len(data)  # symbol, undefined, DBPointer kept
+            yield bytes(raw.raw), bool(_buffered(cursor))  # a memoryview when the batch arrived raw (getMore)
     except GeneratorExit:
         await awaited(cursor.close())
         raise
 
 
+def _buffered(cursor) -> int:
+    """Documents of the server's last reply not handed out yet (0 when the driver does not say)."""
+    try:
+        return len(cursor._data)  # PyMongo's (Async)CommandCursor and Motor's hold the reply there
+    except (AttributeError, TypeError):
+        return 0
+
+
+async def cursor_documents(client, namespace: str, command: dict, options: LiveOptions) -> AsyncIterator[Document]:
+    """Every document of a find or aggregate cursor, decoded (symbol, undefined, DBPointer kept),
+    with its BSON size: for the few documents the tool itself reads (a time range's ends, bucket
+    counts); samples go to inference raw."""
+    documents = cursor_raw(client, namespace, command, options)
+    async with aclosing(documents):
+        async for data, _ in documents:
+            yield decode_one(data, CODEC_OPTIONS), len(data)
+
+
 async def stratified_documents(client, info: CollectionInfo, size: int,
-                               options: LiveOptions) -> AsyncIterator[Document]:
+                               options: LiveOptions) -> AsyncIterator[tuple[bytes, bool]]:
     """--stratify time: `size` documents drawn as equally as they allow from equal age buckets
     (sources/strata.py), so recent documents are seen even when old ones are most of the
     collection. One `$bucket` aggregate counts what each bucket holds (bucket_counts), then each
@@ -541,7 +593,7 @@ async def stratified_documents(client, info: CollectionInfo, size: int,
     if isinstance(plan, str):
         info.strata, info.stratify_fallback = None, plan
         add_note(info, f"--stratify time: {plan}; a plain $sample was read instead")
-        documents = cursor_documents(client, info.namespace, sample_command(size), options)
+        documents = cursor_raw(client, info.namespace, sample_command(size), options)
         async with aclosing(documents):
             async for document in documents:
                 yield document
@@ -559,7 +611,7 @@ async def stratified_documents(client, info: CollectionInfo, size: int,
     for match, entry, wanted in zip(filters, info.strata, asked):
         if not wanted:
             continue
-        documents = cursor_documents(client, info.namespace, sample_command(wanted, match), options)
+        documents = cursor_raw(client, info.namespace, sample_command(wanted, match), options)
         async with aclosing(documents):
             async for document in documents:
                 entry["documents"] += 1
