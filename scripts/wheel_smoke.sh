@@ -124,9 +124,16 @@ sys.exit(1 if problems else 0)
 PY
 # The core is optional: without a compiler the install must still succeed and run Python.
 step "building a wheel with no C compiler (CC=false)"
-CC=false "${pip[@]}" wheel --no-deps --wheel-dir "$work/dist-nocc" "$work/src" >&2 \
+# from a copy of its own: the first build left build/ (the compiled core) in $work/src
+mkdir "$work/src-nocc"
+tar -C "$work/src" --exclude=./build -cf - . | tar -C "$work/src-nocc" -xf -
+CC=false "${pip[@]}" wheel --no-deps --wheel-dir "$work/dist-nocc" "$work/src-nocc" >&2 \
     || fail "building without a C compiler failed: the extension must be optional"
 plain=("$work"/dist-nocc/nosql_advisor-*.whl)
+"$py" - "${plain[0]}" <<'PY' || fail "the wheel built with CC=false still holds a native core"
+import sys, zipfile
+sys.exit(1 if any(n.startswith("nosql_advisor/_shapecore") for n in zipfile.ZipFile(sys.argv[1]).namelist()) else 0)
+PY
 "${pip[@]}" install --force-reinstall --no-deps "${plain[0]}" >&2
 "$cli" shape demo-dump --json > shapes-nocc.json || fail "shape with the Python engine exited $?"
 "$py" - shapes-nocc.json <<'PY' || fail "without a compiler the shapes do not say engine python"
