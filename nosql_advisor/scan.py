@@ -31,7 +31,6 @@ from nosql_advisor.sources import live
 from nosql_advisor.sources.base import CollectionInfo, RawBatch, Selection
 from nosql_advisor.sources.filesource import FileCollection, file_collections
 from nosql_advisor.sources.files import printable
-from nosql_advisor.sources.legacy_types import decode_run
 
 
 @dataclass(frozen=True)
@@ -86,18 +85,13 @@ class Intake:
                 self._add(*piece)
                 continue
             first, data, starts = piece
-            if self.tally is not None and self.builder.engine == "python":
-                documents, failures = decode_run(data, starts)  # decoded once, for the builder and the tally
-                for _, document, size in documents:
-                    self._add(document, size)
-            else:
+            if self.tally is None:
                 failures = self.builder.add_raw(data, starts)
-                self.documents += len(starts) - len(failures)
-                if self.tally is not None:
-                    failed = {index for index, _ in failures}
-                    for index, document, _ in decode_run(data, starts)[0]:
-                        if index not in failed:
-                            self.tally.add(document)
+            else:  # the tally needs the objects: the builder says what it decoded (once, in Python)
+                documents, failures = self.builder.add_raw_decoded(data, starts)
+                for _, document, _ in documents:
+                    self.tally.add(document)
+            self.documents += len(starts) - len(failures)
             for index, why in failures:
                 rescued = batch.undecodable(first + index, why)
                 if isinstance(rescued, Problem):

@@ -23,6 +23,8 @@ import struct
 from bson import Decimal128
 from hypothesis import strategies as st
 
+from nosql_advisor.sources.base import joined
+
 Element = tuple[int, bytes]  # (BSON type byte, the value's bytes)
 
 # -- the writer ----------------------------------------------------------------------------------
@@ -442,13 +444,7 @@ def batches(draw):
     return documents
 
 
-def concatenated(documents: list[bytes]) -> tuple[bytes, list[int]]:
-    """(data, starts) for `add_raw`."""
-    starts, offset = [], 0
-    for raw in documents:
-        starts.append(offset)
-        offset += len(raw)
-    return b"".join(documents), starts
+concatenated = joined  # (data, starts) for `add_raw`, as the sources make them
 
 
 def with_object_ids(documents: list[bytes], seed: int) -> list[bytes]:

@@ -119,7 +119,17 @@ def differences(client_side, exact_shape) -> list[str]:
     return found
 
 
+async def server_passes(mongo_uri: str, namespace: str, sample, *budget):
+    """exact.run_passes on the test server, through a Reader as the scan makes one."""
+    reader = live.Reader(live.open_client(mongo_uri, live.LiveOptions()), mongo_uri, live.LiveOptions())
+    try:
+        return await exact.run_passes(reader, namespace, sample, set(exact.PROBES), *budget)
+    finally:
+        await reader.client.close()
+
+
 # -- the figures -------------------------------------------------------------------------
+
 
 def test_every_exact_figure_equals_client_side_inference_over_all_documents(scanned):
     client, landscape = scanned
@@ -188,14 +198,7 @@ def rare(mongo_uri):
     client[RARE_DB].c.insert_many(documents)
     sample = infer_shape(((d, None) for d in documents[:SAMPLE]), f"{RARE_DB}.c")
 
-    async def answer():
-        reader = live.Reader(live.open_client(mongo_uri, live.LiveOptions()), mongo_uri, live.LiveOptions())
-        try:
-            return await exact.run_passes(reader, f"{RARE_DB}.c", sample, set(exact.PROBES))
-        finally:
-            await reader.client.close()
-
-    found, passes = asyncio.run(answer())
+    found, passes = asyncio.run(server_passes(mongo_uri, f"{RARE_DB}.c", sample))
     yield sample, found, passes
     client.drop_database(RARE_DB)
     client.close()
@@ -228,14 +231,7 @@ def test_a_walk_built_too_shallow_runs_again_deeper(rare, mongo_uri):  # rare: i
     client = MongoClient(mongo_uri)
     client[RARE_DB].deeper.insert_many([{"_id": 1, "a": {"b": {"c": {"d": [[[1]]]}}}}, {"_id": 2}])
 
-    async def answer():
-        reader = live.Reader(live.open_client(mongo_uri, live.LiveOptions()), mongo_uri, live.LiveOptions())
-        try:
-            return await exact.run_passes(reader, f"{RARE_DB}.deeper", flat, set(exact.PROBES))
-        finally:
-            await reader.client.close()
-
-    found, passes = asyncio.run(answer())
+    found, passes = asyncio.run(server_passes(mongo_uri, f"{RARE_DB}.deeper", flat))
     shape = exact.exact_shape(found, flat, set(exact.PROBES), 100, passes)
     assert passes == 3  # objects below level 2, then arrays nested below level 1
     assert shape.field("a.b.c.d").array.nesting == 3
@@ -384,14 +380,7 @@ def test_a_deep_document_the_sample_missed_is_walked_to_its_bottom(rare, mongo_u
     client[RARE_DB].deepest.insert_many([{"_id": 1, "d": deep}, {"_id": 2}])
     flat = infer_shape(((d, None) for d in [{"_id": 0}]), f"{RARE_DB}.deepest")
 
-    async def answer():
-        reader = live.Reader(live.open_client(mongo_uri, live.LiveOptions()), mongo_uri, live.LiveOptions())
-        try:
-            return await exact.run_passes(reader, f"{RARE_DB}.deepest", flat, set(exact.PROBES))
-        finally:
-            await reader.client.close()
-
-    found, passes = asyncio.run(answer())
+    found, passes = asyncio.run(server_passes(mongo_uri, f"{RARE_DB}.deepest", flat))
     shape = exact.exact_shape(found, flat, set(exact.PROBES), 1000, passes)
     client.close()
     assert passes == 4 and shape.exact["fallbacks"] == {}
@@ -408,17 +397,10 @@ def test_deeper_passes_are_paid_and_stop_before_max_docs(rare, mongo_uri):  # ra
     async def spend(n):
         spent.append(n)
 
-    async def answer(budget):
-        reader = live.Reader(live.open_client(mongo_uri, live.LiveOptions()), mongo_uri, live.LiveOptions())
-        try:
-            return await exact.run_passes(reader, f"{RARE_DB}.paid", flat, set(exact.PROBES), budget, spend)
-        finally:
-            await reader.client.close()
-
-    found, passes = asyncio.run(answer(None))
+    found, passes = asyncio.run(server_passes(mongo_uri, f"{RARE_DB}.paid", flat, None, spend))
     assert passes == 2 and spent == [4, 4]
     spent.clear()
-    found, passes = asyncio.run(answer(7))  # a second pass would read 8
+    found, passes = asyncio.run(server_passes(mongo_uri, f"{RARE_DB}.paid", flat, 7, spend))  # a second pass would read 8
     assert passes == 1 and spent == [4]
     shape = exact.exact_shape(found, flat, set(exact.PROBES), 100, passes)
     assert "deep" in shape.exact["fallbacks"]

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bson_strategies as bs
-from nosql_advisor.shape.infer import DECODE_ERRORS
+from nosql_advisor.sources.legacy_types import DECODE_ERRORS
 from nosql_advisor.sources.base import CODEC_OPTIONS
 from nosql_advisor.sources.legacy_types import decode_one
 

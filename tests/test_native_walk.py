@@ -23,17 +23,12 @@ pytest.importorskip("nosql_advisor._shapecore", reason="the native core is not b
 
 from nosql_advisor.shape.infer import FLUSH_EVERY, ShapeBuilder  # noqa: E402
 from nosql_advisor.shape.native import NativeShapeBuilder, new_walker  # noqa: E402
+from nosql_advisor.sources.base import joined  # noqa: E402
 
 BASE = datetime(2024, 1, 1)
 
 
-def batch(raws: list[bytes]) -> tuple[bytes, list[int]]:
-    """A raw batch as every source hands one: the documents concatenated, and where each starts."""
-    starts, at = [], 0
-    for raw in raws:
-        starts.append(at)
-        at += len(raw)
-    return b"".join(raws), starts
+batch = joined  # a raw batch as every source hands one: the documents and where each starts
 
 
 def encoded(documents: list[dict]) -> list[bytes]:

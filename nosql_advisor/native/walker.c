@@ -104,16 +104,22 @@ typedef struct {
     uint8_t kind;
 } vref;
 
+/* Make room for one more element in a growable array (`*items`, `n` used, `*cap` allocated, each
+ * `size` bytes): doubles it, starting at `first`. 0, or -1 with MemoryError set. */
+static int room_for_one(void **items, Py_ssize_t n, Py_ssize_t *cap, size_t size, Py_ssize_t first) {
+    if (n < *cap) return 0;
+    Py_ssize_t grown = *cap ? *cap * 2 : first;
+    void *moved = PyMem_Realloc(*items, size * grown);
+    if (moved == NULL) { PyErr_NoMemory(); return -1; }
+    *items = moved;
+    *cap = grown;
+    return 0;
+}
+
 typedef struct { vref *a; Py_ssize_t n, cap; } vvec;
 
 static int vvec_push(vvec *v, const vref *r) {
-    if (v->n == v->cap) {
-        Py_ssize_t cap = v->cap ? v->cap * 2 : 16;
-        vref *a = PyMem_Realloc(v->a, sizeof(vref) * cap);
-        if (a == NULL) { PyErr_NoMemory(); return -1; }
-        v->a = a;
-        v->cap = cap;
-    }
+    if (room_for_one((void **)&v->a, v->n, &v->cap, sizeof(vref), 16) < 0) return -1;
     v->a[v->n++] = *r;
     return 0;
 }
@@ -121,13 +127,7 @@ static int vvec_push(vvec *v, const vref *r) {
 typedef struct { uint32_t *a; Py_ssize_t n, cap; } u32vec;
 
 static int u32_push(u32vec *v, uint32_t x) {
-    if (v->n == v->cap) {
-        Py_ssize_t cap = v->cap ? v->cap * 2 : 16;
-        uint32_t *a = PyMem_Realloc(v->a, sizeof(uint32_t) * cap);
-        if (a == NULL) { PyErr_NoMemory(); return -1; }
-        v->a = a;
-        v->cap = cap;
-    }
+    if (room_for_one((void **)&v->a, v->n, &v->cap, sizeof(uint32_t), 16) < 0) return -1;
     v->a[v->n++] = x;
     return 0;
 }
@@ -286,13 +286,7 @@ static Py_ssize_t find_child(Walker *w, Py_ssize_t parent, const uint8_t *key, u
 
 /* a node in the mirror (no cap check: the callers decide) */
 static Py_ssize_t new_node(Walker *w, Py_ssize_t parent, const uint8_t *key, uint32_t klen, int depth) {
-    if (w->nnodes == w->capnodes) {
-        Py_ssize_t cap = w->capnodes ? w->capnodes * 2 : 64;
-        wnode *n = PyMem_Realloc(w->nodes, sizeof(wnode) * cap);
-        if (n == NULL) { PyErr_NoMemory(); return -1; }
-        w->nodes = n;
-        w->capnodes = cap;
-    }
+    if (room_for_one((void **)&w->nodes, w->nnodes, &w->capnodes, sizeof(wnode), 64) < 0) return -1;
     if ((w->nnodes + 1) * 2 > w->tcap && table_grow(w) < 0) return -1;
     wnode *c = &w->nodes[w->nnodes];
     memset(c, 0, sizeof(*c));
@@ -318,13 +312,7 @@ static int touch(Walker *w, Py_ssize_t index) {
     wnode *n = &w->nodes[index];
     if (n->touched) return 0;
     n->touched = 1;
-    if (w->ntouched == w->captouched) {
-        Py_ssize_t cap = w->captouched ? w->captouched * 2 : 64;
-        Py_ssize_t *t = PyMem_Realloc(w->touched, sizeof(Py_ssize_t) * cap);
-        if (t == NULL) { PyErr_NoMemory(); return -1; }
-        w->touched = t;
-        w->captouched = cap;
-    }
+    if (room_for_one((void **)&w->touched, w->ntouched, &w->captouched, sizeof(Py_ssize_t), 64) < 0) return -1;
     w->touched[w->ntouched++] = index;
     return 0;
 }
@@ -367,13 +355,7 @@ typedef struct { witem *a; Py_ssize_t n, cap; } wstack;
 
 static int push_work(wstack *s, int arrays, Py_ssize_t node, vref *items, Py_ssize_t n, int level, int sizes,
                      int nesting) {
-    if (s->n == s->cap) {
-        Py_ssize_t cap = s->cap ? s->cap * 2 : 64;
-        witem *a = PyMem_Realloc(s->a, sizeof(witem) * cap);
-        if (a == NULL) { PyMem_Free(items); PyErr_NoMemory(); return -1; }
-        s->a = a;
-        s->cap = cap;
-    }
+    if (room_for_one((void **)&s->a, s->n, &s->cap, sizeof(witem), 64) < 0) { PyMem_Free(items); return -1; }
     witem *it = &s->a[s->n++];
     it->arrays = arrays;
     it->node = node;
@@ -530,13 +512,7 @@ static int walk_column(Walker *w, wstack *stack, Py_ssize_t node, const uint8_t 
 typedef struct { bson_element *a; Py_ssize_t n, cap; } evec;
 
 static int evec_push(evec *v, const bson_element *e) {
-    if (v->n == v->cap) {
-        Py_ssize_t cap = v->cap ? v->cap * 2 : 64;
-        bson_element *a = PyMem_Realloc(v->a, sizeof(bson_element) * cap);
-        if (a == NULL) { PyErr_NoMemory(); return -1; }
-        v->a = a;
-        v->cap = cap;
-    }
+    if (room_for_one((void **)&v->a, v->n, &v->cap, sizeof(bson_element), 64) < 0) return -1;
     v->a[v->n++] = *e;
     return 0;
 }
@@ -968,6 +944,18 @@ static int scalar_order(const wnode *n, uint8_t *order) {
     return m;
 }
 
+/* Append the Python objects of a bucket's values to `list`: 0, or -1 with an exception set. */
+static int append_values(Walker *w, PyObject *list, const vvec *bucket) {
+    for (Py_ssize_t j = 0; j < bucket->n; j++) {
+        PyObject *v = materialize(w, &bucket->a[j]);
+        if (v == NULL) return -1;
+        int failed = PyList_Append(list, v);
+        Py_DECREF(v);
+        if (failed < 0) return -1;
+    }
+    return 0;
+}
+
 static PyObject *flush_node(Walker *w, Py_ssize_t index) {
     wnode *n = &w->nodes[index];
     PyObject *types = NULL, *times = NULL, *etypes = NULL, *lengths = NULL, *strings = NULL;
@@ -1155,14 +1143,8 @@ static PyObject *flush_node(Walker *w, Py_ssize_t index) {
         } else {
             counted = PyList_New(0);
             if (counted == NULL) goto fail;
-            for (int i = 0; i < n->nv; i++) {
-                vvec *b = &n->values[n->vorder[i]];
-                for (Py_ssize_t j = 0; j < b->n; j++) {
-                    PyObject *v = materialize(w, &b->a[j]);
-                    if (v == NULL || PyList_Append(counted, v) < 0) { Py_XDECREF(v); goto fail; }
-                    Py_DECREF(v);
-                }
-            }
+            for (int i = 0; i < n->nv; i++)
+                if (append_values(w, counted, &n->values[n->vorder[i]]) < 0) goto fail;
         }
     } else {
         counted = Py_None;
@@ -1171,14 +1153,8 @@ static PyObject *flush_node(Walker *w, Py_ssize_t index) {
     if (n->flags & FLAG_STRING_COUNTS) {
         strs = PyList_New(0);
         if (strs == NULL) goto fail;
-        for (int e = 0; e < 2; e++) {
-            vvec *b = e ? &n->elements[K_STR] : &n->values[K_STR];
-            for (Py_ssize_t j = 0; j < b->n; j++) {
-                PyObject *v = materialize(w, &b->a[j]);
-                if (v == NULL || PyList_Append(strs, v) < 0) { Py_XDECREF(v); goto fail; }
-                Py_DECREF(v);
-            }
-        }
+        if (append_values(w, strs, &n->values[K_STR]) < 0 || append_values(w, strs, &n->elements[K_STR]) < 0)
+            goto fail;
     } else {
         strs = Py_None;
         Py_INCREF(strs);

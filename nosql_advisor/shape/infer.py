@@ -18,7 +18,6 @@ from itertools import chain, compress, repeat
 from operator import attrgetter, is_, itemgetter, methodcaller, mul
 
 from bson import Code, Decimal128, Int64, ObjectId
-from bson.errors import BSONError
 
 from nosql_advisor.bsontypes import (
     INT32_MAX, INT32_MIN, OBJECT_TYPES, TYPE_NAMES, bson_type_of, type_name_of_subclass,
@@ -31,15 +30,13 @@ from nosql_advisor.shape.model import ArrayShape, CollectionShape, FieldShape, P
 from nosql_advisor.shape.rows import DEFAULT_ROWS, RowSample
 from nosql_advisor.shape.stats import OBJECTID_BYTES, DistinctSketch, Histogram
 from nosql_advisor.shape.versions import VersionTally
-from nosql_advisor.sources.base import CODEC_OPTIONS
-from nosql_advisor.sources.legacy_types import decode_many, decode_one
+from nosql_advisor.sources.legacy_types import decode_run
 
 DEFAULT_MAX_PATHS = 5000
 MAX_WALK_DEPTH = 400  # deeper than MongoDB allows (100); kept so a bad export cannot recurse forever
 FLUSH_EVERY = 5000
 FLUSH_BYTES = 32 << 20  # large documents: walk the chunk before it holds more than this
 GET_ID = methodcaller("get", "_id")
-DECODE_ERRORS = (BSONError, ValueError, OverflowError, RecursionError)  # what a damaged document raises
 
 
 class _Node:
@@ -127,28 +124,15 @@ class ShapeBuilder:
         `starts`, whole: length prefixes already checked by the source). Returns `(index, why)` for
         each that does not decode; it is skipped. Every source hands documents in this one form
         (raw-BSON batches); the native engine reads the bytes themselves."""
-        ends = [*starts[1:], len(data)]
-        sizes = [end - start for start, end in zip(starts, ends)]
-        if not _framed(data, starts, sizes):  # starts that do not frame whole documents: each says why
-            return self._add_one_by_one(data, starts, ends)
-        try:
-            documents = decode_many(bytes(data[starts[0]:ends[-1]]) if starts else b"", sizes, CODEC_OPTIONS)
-        except DECODE_ERRORS:
-            return self._add_one_by_one(data, starts, ends)
-        for document, size in zip(documents, sizes):
-            self.add(document, size)
-        return []
+        return self.add_raw_decoded(data, starts)[1]
 
-    def _add_one_by_one(self, data: bytes, starts: Sequence[int], ends: Sequence[int]) -> list[tuple[int, str]]:
-        problems = []
-        for index, (start, end) in enumerate(zip(starts, ends)):
-            try:
-                document = decode_one(bytes(data[start:end]), CODEC_OPTIONS)
-            except DECODE_ERRORS as error:
-                problems.append((index, str(error)))
-                continue
-            self.add(document, end - start)
-        return problems
+    def add_raw_decoded(self, data: bytes, starts: Sequence[int]) -> tuple[list[tuple[int, dict, int]], list[tuple[int, str]]]:
+        """`add_raw`, also giving the documents decoded, `(index, document, size)` (a ValidationTally
+        needs the objects): this engine decodes them once for both."""
+        documents, problems = decode_run(data, starts)
+        for _, document, size in documents:
+            self.add(document, size)
+        return documents, problems
 
     def _track_growth(self, key: str, arrays: Sequence, stamps: Sequence, sizes: Sequence) -> None:
         """Sums for a regression of the length of the arrays at path `key` (and the document's
@@ -160,12 +144,16 @@ class ShapeBuilder:
         if not kept:
             return
         days, sizes, lengths = (list(part) for part in zip(*kept))
+        self._add_growth(key, (len(kept), sum(days), sum(map(mul, days, days)), sum(lengths),
+                               sum(map(mul, lengths, days)), sum(map(mul, lengths, lengths)),
+                               sum(sizes), sum(map(mul, sizes, lengths))))
+
+    def _add_growth(self, key: str, totals: Sequence) -> None:
+        """Add one column's regression sums to the path's (the native walk hands its own)."""
         sums = self.growth.get(key)
         if sums is None:
             sums = self.growth[key] = [0, 0.0, 0.0, 0, 0.0, 0, 0, 0]
-        for index, total in enumerate((len(kept), sum(days), sum(map(mul, days, days)), sum(lengths),
-                                       sum(map(mul, lengths, days)), sum(map(mul, lengths, lengths)),
-                                       sum(sizes), sum(map(mul, sizes, lengths)))):
+        for index, total in enumerate(totals):
             sums[index] += total
 
     def flush(self) -> None:
@@ -292,6 +280,10 @@ class ShapeBuilder:
         if len(self.nodes) >= self.max_paths:
             self._drop(parent, occurrences)
             return None
+        return self._new_child(parent, key, depth)
+
+    def _new_child(self, parent: _Node, key: str, depth: int) -> _Node:
+        """The node of a new path (the caller applied the path cap)."""
         path = f"{parent.path}.{key}" if parent is not self.root else key  # "" is a key too: {"": {"z"}} is ".z"
         child = parent.children[key] = _Node(path, depth)
         if path in self.count_values:
@@ -342,13 +334,6 @@ class ShapeBuilder:
                 _flush_node(node)
                 if node.string_counts is not None and len(node.string_counts) > self.enum_limit:
                     node.string_counts = None  # too many values for an enum: stop counting them
-
-
-def _framed(data: bytes, starts: Sequence[int], sizes: Sequence[int]) -> bool:
-    """Whether each start begins a document whose length prefix is exactly its share of `data`
-    (decode_all over the whole would take two documents for one, or none for a stray start)."""
-    return bool(starts) and starts[0] == 0 and all(
-        size >= 5 and int.from_bytes(data[start:start + 4], "little") == size for start, size in zip(starts, sizes))
 
 
 def creation_second(value: object) -> int | None:
@@ -607,9 +592,7 @@ def _scalar_stats(node: _Node, scalars: dict[type, list]) -> None:
         elif kind is datetime:
             _date_range(node, values)
         elif kind is ObjectId:
-            lo, hi = min(values), max(values)
-            node.oid_min = lo if node.oid_min is None else min(node.oid_min, lo)
-            node.oid_max = hi if node.oid_max is None else max(node.oid_max, hi)
+            _widen_oids(node, min(values), max(values))
         distinct.append(values)
     if seen:
         node.distinct.add_many(distinct[0] if len(distinct) == 1 else list(chain.from_iterable(distinct)), seen)
@@ -661,6 +644,11 @@ def _number_range(node: _Node, numbers: list) -> None:
     lo, hi = min(numbers), max(numbers)
     node.number_min = lo if node.number_min is None else min(node.number_min, lo)
     node.number_max = hi if node.number_max is None else max(node.number_max, hi)
+
+
+def _widen_oids(node: _Node, lo: ObjectId, hi: ObjectId) -> None:
+    node.oid_min = lo if node.oid_min is None else min(node.oid_min, lo)
+    node.oid_max = hi if node.oid_max is None else max(node.oid_max, hi)
 
 
 def _date_range(node: _Node, dates: list[datetime]) -> None:

@@ -24,16 +24,21 @@ from bson import Binary, Decimal128, Int64, ObjectId
 
 from nosql_advisor import _shapecore
 from nosql_advisor.shape.infer import (
-    DECODE_ERRORS, DEFAULT_MAX_PATHS, FLUSH_BYTES, FLUSH_EVERY, ShapeBuilder, _count_values, _date_range, _Node,
-    _number_range, _widen, decimal128_float, decimal_ends,
+    DEFAULT_MAX_PATHS, FLUSH_BYTES, FLUSH_EVERY, ShapeBuilder, _count_values, _date_range, _Node,
+    _number_range, _widen, _widen_oids, decimal128_float, decimal_ends,
 )
 from nosql_advisor.shape.rows import DEFAULT_ROWS, MISSING
 from nosql_advisor.shape.stats import HASH_SPACE, Histogram
 from nosql_advisor.sources.base import CODEC_OPTIONS
-from nosql_advisor.sources.legacy_types import decode_many, decode_one
+from nosql_advisor.sources.legacy_types import DECODE_ERRORS, decode_many, decode_one, decode_run
 
 # the Python types of the walker's kinds, in walker.c's K_ order
 KIND_TYPES = (float, str, dict, list, bytes, ObjectId, bool, datetime, type(None), int, Int64, Decimal128, Binary)
+
+
+def decoded_segment(data, starts: Sequence[int], ends: Sequence[int]) -> list[dict]:
+    """The documents of one run of a batch (already checked whole), decoded as the reference decodes them."""
+    return decode_many(bytes(data[starts[0]:ends[-1]]), list(map(sub, ends, starts)), CODEC_OPTIONS)
 
 
 def new_walker(max_paths: int) -> _shapecore.Walker:
@@ -102,6 +107,12 @@ class NativeShapeBuilder(ShapeBuilder):
             self._add_run(data, starts[previous:], ends[previous:])
         return problems
 
+    def add_raw_decoded(self, data: bytes, starts: Sequence[int]) -> tuple[list[tuple[int, dict, int]], list[tuple[int, str]]]:
+        """`add_raw` reads the bytes; the documents are decoded only for the caller (a ValidationTally)."""
+        problems = self.add_raw(data, starts)
+        failed = {index for index, _ in problems}
+        return [entry for entry in decode_run(data, starts)[0] if entry[0] not in failed], problems
+
     def _add_run(self, data, starts: Sequence[int], ends: Sequence[int]) -> None:
         sizes = list(map(sub, ends, starts))
         at, n = 0, len(sizes)
@@ -144,9 +155,8 @@ class NativeShapeBuilder(ShapeBuilder):
                 sizes.append(entry[2])
             else:
                 _, data, starts, ends = entry
-                run = list(map(sub, ends, starts))
-                documents.extend(decode_many(bytes(data[starts[0]:ends[-1]]), run, CODEC_OPTIONS))
-                sizes.extend(run)
+                documents.extend(decoded_segment(data, starts, ends))
+                sizes.extend(map(sub, ends, starts))
         self.pending, self.pending_sizes = documents, sizes
         ShapeBuilder._flush(self)
         self._sync()
@@ -158,12 +168,7 @@ class NativeShapeBuilder(ShapeBuilder):
         for parent, occurrences in drops:
             self._drop(self._node(parent), occurrences)
         for index, totals in growth:
-            path = self.nodes[index].path
-            sums = self.growth.get(path)
-            if sums is None:
-                sums = self.growth[path] = [0, 0.0, 0.0, 0, 0.0, 0, 0, 0]
-            for at, total in enumerate(totals):
-                sums[at] += total
+            self._add_growth(self.nodes[index].path, totals)
         self.too_deep += too_deep
         chunk = NativeChunk(self, segments)
         self._tally(chunk, chunk.stamps())  # rows, invariants, versions: before the nodes' flush
@@ -210,8 +215,7 @@ class NativeShapeBuilder(ShapeBuilder):
         if date_lo is not None:
             _date_range(node, [date_lo, date_hi])
         if oid_lo is not None:
-            node.oid_min = oid_lo if node.oid_min is None else min(node.oid_min, oid_lo)
-            node.oid_max = oid_hi if node.oid_max is None else max(node.oid_max, oid_hi)
+            _widen_oids(node, oid_lo, oid_hi)
         if seen:
             exact = node.distinct.exact is not None
             node.distinct.add_many(fresh, seen)
@@ -231,15 +235,8 @@ class NativeShapeBuilder(ShapeBuilder):
 
     def _make_node(self, parent_index: int, key: str, depth: int) -> None:
         """infer.ShapeBuilder._add_child for a path the walker made (it applied the path cap)."""
-        parent = self._node(parent_index)
-        path = f"{parent.path}.{key}" if parent is not self.root else key
-        child = parent.children[key] = _Node(path, depth)
-        if path in self.count_values:
-            child.value_counts = Counter()
-        if self.enum_limit:
-            child.string_counts = Counter()
-        self._index[id(child)] = len(self.nodes)
-        self.nodes.append(child)
+        child = self._new_child(self._node(parent_index), key, depth)
+        self._index[id(child)] = len(self.nodes) - 1
         if child.value_counts is not None or child.string_counts is not None:
             self._walker.set_flags(len(self.nodes) - 1, child.value_counts is not None, child.string_counts is not None)
 
@@ -354,8 +351,7 @@ class NativeChunk:
         if self._documents is None:
             documents: list = []
             for data, starts, ends in self.segments:
-                sizes = list(map(sub, ends, starts))
-                documents.extend(decode_many(bytes(data[starts[0]:ends[-1]]), sizes, CODEC_OPTIONS))
+                documents.extend(decoded_segment(data, starts, ends))
             self._documents = documents
         return self._documents
 

@@ -89,11 +89,12 @@ def decode_run(data: bytes, starts: Sequence[int]) -> tuple[list[tuple[int, dict
 
     ends = [*starts[1:], len(data)]
     sizes = [end - start for start, end in zip(starts, ends)]
-    try:
-        body = data if not starts or (starts[0] == 0) else data[starts[0]:]
-        return [(i, d, s) for i, (d, s) in enumerate(zip(decode_many(bytes(body), sizes, CODEC_OPTIONS), sizes))], []
-    except DECODE_ERRORS:
-        pass
+    if _framed(data, starts, sizes):  # else decode_all could take two documents for one: each says why
+        try:
+            body = data if starts[0] == 0 else data[starts[0]:]
+            return [(i, d, s) for i, (d, s) in enumerate(zip(decode_many(bytes(body), sizes, CODEC_OPTIONS), sizes))], []
+        except DECODE_ERRORS:
+            pass
     documents, failures = [], []
     for index, (start, end) in enumerate(zip(starts, ends)):
         try:
@@ -101,6 +102,12 @@ def decode_run(data: bytes, starts: Sequence[int]) -> tuple[list[tuple[int, dict
         except DECODE_ERRORS as error:
             failures.append((index, str(error)))
     return documents, failures
+
+
+def _framed(data: bytes, starts: Sequence[int], sizes: Sequence[int]) -> bool:
+    """Whether each start begins a document whose length prefix is exactly its share of `data`."""
+    return bool(starts) and all(size >= 5 and int.from_bytes(data[start:start + 4], "little") == size
+                                for start, size in zip(starts, sizes))
 
 
 def candidates(data: bytes, starts: Sequence[int], ends: Sequence[int]) -> list[int]:
